@@ -1,0 +1,34 @@
+// The core's entry points for src/pg: plain data in, plain data out, never throws.
+// Each function catches every exception and copies its text into a CoreError, so the caller can ereport after returning.
+#pragma once
+#include "core.hpp"
+#include "time_zone.hpp"
+
+#include <cstddef>
+
+namespace chronos {
+
+struct CoreError {
+    char message[256];  // primary message, lower case, no period
+    char detail[512];   // the facts: which field or token, what is allowed
+    char hint[256];     // how to fix it, with an example
+};
+
+enum class EngineKind { cron, fixed_rate, fixed_delay, every_days };
+
+// Parses `schedule`; on success stores its kind.
+bool engine_check_schedule(const char *schedule, EngineKind *kind, CoreError *error) noexcept;
+
+// The next `count` fire times strictly after `after`, ascending, into `out`. Fixed-delay schedules are previewed as if every
+// run took no time.
+bool engine_next_fires(const char *schedule, TimestampUs after, TimestampUs anchor, const TimeZone *zone, int count,
+                       TimestampUs *out, CoreError *error) noexcept;
+
+// The first run of a task starting at `start` (see first_fire in schedule.hpp).
+bool engine_first_fire(const char *schedule, TimestampUs start, const TimeZone *zone, TimestampUs *out,
+                       CoreError *error) noexcept;
+
+// English description into `out` (always NUL-terminated, truncated to `out_size`).
+bool engine_describe(const char *schedule, const char *zone_name, char *out, size_t out_size, CoreError *error) noexcept;
+
+}  // namespace chronos

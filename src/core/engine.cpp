@@ -8,6 +8,13 @@
 #include <exception>
 
 namespace chronos {
+
+static_assert(static_cast<int>(ScheduleKind::cron) == static_cast<int>(EngineKind::cron) &&
+                  static_cast<int>(ScheduleKind::fixed_rate) == static_cast<int>(EngineKind::fixed_rate) &&
+                  static_cast<int>(ScheduleKind::fixed_delay) == static_cast<int>(EngineKind::fixed_delay) &&
+                  static_cast<int>(ScheduleKind::every_days) == static_cast<int>(EngineKind::every_days),
+              "EngineKind mirrors ScheduleKind");
+
 namespace {
 
 void copy_text(char *to, size_t size, const char *from) {
@@ -56,9 +63,22 @@ bool engine_next_fires(const char *schedule, TimestampUs after, TimestampUs anch
     });
 }
 
-bool engine_first_fire(const char *schedule, TimestampUs start, const TimeZone *zone, TimestampUs *out,
-                       CoreError *error) noexcept {
-    return guarded(schedule, error, [&] { *out = first_fire(parse_schedule(schedule), start, *zone); });
+bool engine_first_fire(const char *schedule, TimestampUs start, TimestampUs not_before, const TimeZone *zone,
+                       TimestampUs *out, CoreError *error) noexcept {
+    return guarded(schedule, error, [&] {
+        Schedule parsed = parse_schedule(schedule);
+        if (not_before <= start)
+            *out = first_fire(parsed, start, *zone);
+        else if (parsed.kind == ScheduleKind::fixed_delay)
+            *out = not_before;
+        else
+            *out = next_fire(parsed, not_before - 1, start, *zone);
+    });
+}
+
+bool engine_next_fire(const char *schedule, TimestampUs start, TimestampUs after, const TimeZone *zone,
+                      TimestampUs *out, CoreError *error) noexcept {
+    return guarded(schedule, error, [&] { *out = next_fire(parse_schedule(schedule), after, start, *zone); });
 }
 
 bool engine_describe(const char *schedule, const char *zone_name, char *out, size_t out_size, CoreError *error) noexcept {

@@ -24,9 +24,15 @@ bool engine_check_schedule(const char *schedule, EngineKind *kind, CoreError *er
 bool engine_next_fires(const char *schedule, TimestampUs after, TimestampUs anchor, const TimeZone *zone, int count,
                        TimestampUs *out, CoreError *error) noexcept;
 
-// The first run of a task starting at `start` (see first_fire in schedule.hpp).
-bool engine_first_fire(const char *schedule, TimestampUs start, const TimeZone *zone, TimestampUs *out,
-                       CoreError *error) noexcept;
+// The first fire time at or after `not_before` of a task whose start time is `start` (the anchor of fixed-rate and
+// every-N-days schedules). With not_before <= start this is the task's very first run (first_fire in schedule.hpp).
+bool engine_first_fire(const char *schedule, TimestampUs start, TimestampUs not_before, const TimeZone *zone,
+                       TimestampUs *out, CoreError *error) noexcept;
+
+// The fire time that follows a run: the first strictly after `after` (for fixed-delay schedules, `after` is when the
+// run ended), with `start` as the anchor.
+bool engine_next_fire(const char *schedule, TimestampUs start, TimestampUs after, const TimeZone *zone,
+                      TimestampUs *out, CoreError *error) noexcept;
 
 // English description into `out` (always NUL-terminated, truncated to `out_size`).
 bool engine_describe(const char *schedule, const char *zone_name, char *out, size_t out_size, CoreError *error) noexcept;

@@ -1,0 +1,49 @@
+#!/usr/bin/env bash
+# Runs every test: the core's GoogleTest suite (ctest), then pg_regress and TAP against temporary clusters, then a benchmark smoke run.
+# Installs the Debian packages it needs; works as root (PostgreSQL then runs as "postgres") or as a user with sudo.
+# Ends with the line "N passed, M failed" and exits non-zero on any failure.
+set -uo pipefail
+source "$(dirname "$0")/common.sh"
+cd "$CHRONOS_ROOT"
+
+passed=0
+failed=0
+count() { passed=$((passed + $1)); failed=$((failed + $2)); }
+
+install_packages || exit 1
+
+log "core unit tests (ctest)"
+cmake -S . -B build -DCMAKE_BUILD_TYPE=Release >/dev/null && cmake --build build -j2 >/dev/null || { echo "core build failed"; exit 1; }
+ctest --test-dir build --output-on-failure -j2 | tee build/ctest.log | tail -n 3
+line=$(grep -E 'tests passed, [0-9]+ tests failed out of' build/ctest.log)
+total=$(sed -E 's/.* out of ([0-9]+).*/\1/' <<<"$line")
+bad=$(sed -E 's/.* ([0-9]+) tests failed.*/\1/' <<<"$line")
+count $((total - bad)) "$bad"
+
+build_and_install_extension || exit 1
+
+# pg_regress and TAP write into the tree and start servers: run them as the PostgreSQL user in a scratch copy.
+work=$(pg_scratch_dir)
+trap 'rm -rf "$work"' EXIT
+cp -a "$CHRONOS_ROOT/." "$work/tree"
+[ "$(id -u)" = 0 ] && chown -R postgres "$work/tree"
+
+log "SQL tests (pg_regress)"
+as_pg_user make -C "$work/tree" -s installcheck PG_CONFIG="$PG_CONFIG" TAP_TESTS= 2>&1 | tee "$work/regress.log"
+count "$(grep -cE '\.\.\. ok' "$work/regress.log")" "$(grep -cE '\.\.\. FAILED' "$work/regress.log")"
+[ -f "$work/tree/regression.diffs" ] && head -n 80 "$work/tree/regression.diffs"
+
+log "server tests (TAP)"
+as_pg_user make -C "$work/tree" -s installcheck PG_CONFIG="$PG_CONFIG" REGRESS= PROVE_FLAGS="-I test/perl" 2>&1 | tee "$work/tap.log"
+tap_total=$(sed -nE 's/^Files=[0-9]+, Tests=([0-9]+),.*/\1/p' "$work/tap.log")
+tap_bad=$(sed -nE 's/.*Failed ([0-9]+)\/[0-9]+ subtests.*/\1/p' "$work/tap.log" | awk '{s+=$1} END {print s+0}')
+tap_dubious=$(grep -c 'Dubious\|Bad plan\|No subtests run' "$work/tap.log")
+count $(( ${tap_total:-0} - tap_bad )) $(( tap_bad + tap_dubious ))
+if [ -z "$tap_total" ]; then echo "TAP tests did not run"; count 0 1; fi
+if [ "$tap_bad" != 0 ] || [ "$tap_dubious" != 0 ]; then
+    find "$work/tree/tmp_check/log" -name 'regress_log_*' -exec tail -n 60 {} \; 2>/dev/null
+fi
+
+echo
+echo "$passed passed, $failed failed"
+[ "$failed" = 0 ]

@@ -1,0 +1,72 @@
+// SQL-callable views of the schedule engine: chronos.next_runs() and chronos.describe_schedule(). They need no worker.
+#include "core_error.hpp"
+#include "pg_time_zone.hpp"
+
+extern "C" {
+#include "funcapi.h"
+#include "utils/builtins.h"
+#include "utils/timestamp.h"
+}
+
+constexpr int kMaxPreviewCount = 10000;
+
+extern "C" {
+PG_FUNCTION_INFO_V1(chronos_next_runs);
+PG_FUNCTION_INFO_V1(chronos_describe_schedule);
+}
+
+// chronos.next_runs(schedule text, after timestamptz, count int, timezone text) RETURNS SETOF timestamptz
+extern "C" Datum chronos_next_runs(PG_FUNCTION_ARGS) {
+    FuncCallContext *funcctx;
+
+    if (SRF_IS_FIRSTCALL()) {
+        funcctx = SRF_FIRSTCALL_INIT();
+        if (PG_ARGISNULL(0) || PG_ARGISNULL(1) || PG_ARGISNULL(2)) {
+            funcctx->max_calls = 0;
+        } else {
+            const char *schedule = text_to_cstring(PG_GETARG_TEXT_PP(0));
+            TimestampTz after = PG_GETARG_TIMESTAMPTZ(1);
+            int32 count = PG_GETARG_INT32(2);
+            if (TIMESTAMP_NOT_FINITE(after))
+                ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE), errmsg("after must be a finite timestamp")));
+            if (count < 0 || count > kMaxPreviewCount)
+                ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+                                errmsg("count must be between 0 and %d", kMaxPreviewCount),
+                                errdetail("count was %d.", count)));
+            chronos::TimeZone zone;
+            lookup_time_zone(PG_ARGISNULL(3) ? NULL : text_to_cstring(PG_GETARG_TEXT_PP(3)), &zone);
+
+            auto *fires = static_cast<chronos::TimestampUs *>(
+                MemoryContextAlloc(funcctx->multi_call_memory_ctx, sizeof(chronos::TimestampUs) * (count + 1)));
+            chronos::CoreError error;
+            if (!chronos::engine_next_fires(schedule, after, after, &zone, count, fires, &error))
+                raise_core_error(&error);
+            funcctx->user_fctx = fires;
+            funcctx->max_calls = count;
+        }
+    }
+
+    funcctx = SRF_PERCALL_SETUP();
+    if (funcctx->call_cntr < funcctx->max_calls) {
+        auto *fires = static_cast<chronos::TimestampUs *>(funcctx->user_fctx);
+        // SRF_RETURN_NEXT advances call_cntr before it evaluates its argument.
+        Datum next = TimestampTzGetDatum(fires[funcctx->call_cntr]);
+        SRF_RETURN_NEXT(funcctx, next);
+    }
+    SRF_RETURN_DONE(funcctx);
+}
+
+// chronos.describe_schedule(schedule text, timezone text) RETURNS text
+extern "C" Datum chronos_describe_schedule(PG_FUNCTION_ARGS) {
+    if (PG_ARGISNULL(0))
+        PG_RETURN_NULL();
+    const char *schedule = text_to_cstring(PG_GETARG_TEXT_PP(0));
+    chronos::TimeZone zone;
+    lookup_time_zone(PG_ARGISNULL(1) ? NULL : text_to_cstring(PG_GETARG_TEXT_PP(1)), &zone);
+
+    char description[512];
+    chronos::CoreError error;
+    if (!chronos::engine_describe(schedule, zone.name, description, sizeof description, &error))
+        raise_core_error(&error);
+    PG_RETURN_TEXT_P(cstring_to_text(description));
+}

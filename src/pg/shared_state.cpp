@@ -1,0 +1,367 @@
+// Shared memory of pg_chronos (see shared_state.hpp). One spinlock guards it; critical sections only copy a few fields, and
+// latches are set after the lock is released.
+#include "shared_state.hpp"
+
+#include <csignal>
+
+extern "C" {
+#include "miscadmin.h"
+#include "storage/ipc.h"
+#include "storage/lwlock.h"
+#include "storage/shmem.h"
+#include "storage/spin.h"
+}
+
+namespace {
+
+struct SharedState {
+    slock_t mutex;
+    pid_t launcher_pid;
+    Latch *launcher_latch;
+    int runs_in_progress;
+    int slot_count;
+    DatabaseEntry databases[kMaxDatabases];
+};
+
+SharedState *state = NULL;
+ExecutorSlot *slots = NULL;
+ExecutorSlot *me = NULL;
+
+Size shared_state_size(void) {
+    return add_size(MAXALIGN(sizeof(SharedState)), mul_size(max_worker_processes, sizeof(ExecutorSlot)));
+}
+
+struct Locked {
+    Locked() { SpinLockAcquire(&state->mutex); }
+    ~Locked() { SpinLockRelease(&state->mutex); }
+};
+
+DatabaseEntry *find_database(Oid database, bool create) {
+    DatabaseEntry *free_entry = NULL;
+    for (int i = 0; i < kMaxDatabases; i++) {
+        DatabaseEntry *e = &state->databases[i];
+        if (e->database == database)
+            return e;
+        if (free_entry == NULL && e->database == InvalidOid)
+            free_entry = e;
+    }
+    if (create && free_entry != NULL) {
+        memset(free_entry, 0, sizeof *free_entry);
+        free_entry->database = database;
+    }
+    return create ? free_entry : NULL;
+}
+
+ExecutorSlot *find_watcher(Oid database) {
+    for (int i = 0; i < state->slot_count; i++)
+        if (slots[i].pid != 0 && slots[i].database == database && slots[i].watcher)
+            return &slots[i];
+    return NULL;
+}
+
+bool has_executor(Oid database) {
+    for (int i = 0; i < state->slot_count; i++)
+        if (slots[i].pid != 0 && slots[i].database == database)
+            return true;
+    return false;
+}
+
+void detach_at_exit(int, Datum) {
+    executor_detach();
+}
+
+void launcher_detach_at_exit(int, Datum) {
+    launcher_detach();
+}
+
+}  // namespace
+
+void request_shared_state(void) {
+    RequestAddinShmemSpace(shared_state_size());
+}
+
+void init_shared_state(void) {
+    bool found;
+    LWLockAcquire(AddinShmemInitLock, LW_EXCLUSIVE);
+    state = static_cast<SharedState *>(ShmemInitStruct("pg_chronos", shared_state_size(), &found));
+    slots = reinterpret_cast<ExecutorSlot *>(reinterpret_cast<char *>(state) + MAXALIGN(sizeof(SharedState)));
+    if (!found) {
+        memset(state, 0, shared_state_size());
+        SpinLockInit(&state->mutex);
+        state->slot_count = max_worker_processes;
+    }
+    LWLockRelease(AddinShmemInitLock);
+}
+
+void launcher_attach(void) {
+    {
+        Locked lock;
+        state->launcher_pid = MyProcPid;
+        state->launcher_latch = MyLatch;
+    }
+    before_shmem_exit(launcher_detach_at_exit, 0);
+}
+
+void launcher_detach(void) {
+    Locked lock;
+    if (state->launcher_pid == MyProcPid) {
+        state->launcher_pid = 0;
+        state->launcher_latch = NULL;
+    }
+}
+
+void wake_launcher(void) {
+    if (state == NULL)
+        return;
+    Latch *latch;
+    {
+        Locked lock;
+        latch = state->launcher_latch;
+    }
+    if (latch)
+        SetLatch(latch);
+}
+
+bool executor_attach(Oid database) {
+    {
+        Locked lock;
+        for (int i = 0; i < state->slot_count && me == NULL; i++) {
+            if (slots[i].pid == 0) {
+                me = &slots[i];
+                memset(me, 0, sizeof *me);
+                me->pid = MyProcPid;
+                me->database = database;
+                me->latch = MyLatch;
+            }
+        }
+    }
+    if (me == NULL)
+        return false;
+    before_shmem_exit(detach_at_exit, 0);
+    return true;
+}
+
+void executor_detach(void) {
+    if (me == NULL)
+        return;
+    {
+        Locked lock;
+        if (me->holds_permit)
+            state->runs_in_progress--;
+        memset(me, 0, sizeof *me);
+        me = NULL;
+    }
+    wake_launcher();
+}
+
+ExecutorSlot *my_slot(void) {
+    return me;
+}
+
+bool take_watch(TimestampTz wakes_at) {
+    Locked lock;
+    ExecutorSlot *watcher = find_watcher(me->database);
+    if (watcher == NULL || watcher == me) {
+        me->watcher = true;
+        me->wakes_at = wakes_at;
+    }
+    return me->watcher;
+}
+
+void hand_over_watch(int max_workers) {
+    Latch *wake = NULL;
+    bool want_executor = false;
+    {
+        Locked lock;
+        if (!me->watcher)
+            return;
+        me->watcher = false;
+        for (int i = 0; i < state->slot_count && wake == NULL; i++) {
+            ExecutorSlot *s = &slots[i];
+            if (s != me && s->pid != 0 && s->database == me->database && s->task_id == 0)
+                wake = s->latch;
+        }
+        if (wake == NULL && state->runs_in_progress < max_workers) {
+            DatabaseEntry *e = find_database(me->database, true);
+            if (e != NULL) {
+                e->extra_wanted++;
+                want_executor = true;
+            }
+        }
+    }
+    if (wake)
+        SetLatch(wake);
+    if (want_executor)
+        wake_launcher();
+}
+
+void publish_run(int64 task_id, TimestampTz scheduled_for, TimestampTz started_at, bool transactional) {
+    Locked lock;
+    me->task_id = task_id;
+    me->scheduled_for = scheduled_for;
+    me->started_at = started_at;
+    me->transactional = transactional;
+}
+
+void clear_run(void) {
+    Locked lock;
+    me->task_id = 0;
+}
+
+bool take_run_permit(int max_workers) {
+    Locked lock;
+    if (me->holds_permit)
+        return true;
+    me->waits_for_permit = state->runs_in_progress >= max_workers;
+    if (me->waits_for_permit)
+        return false;
+    state->runs_in_progress++;
+    me->holds_permit = true;
+    return true;
+}
+
+void give_run_permit(void) {
+    Latch *wake[64];
+    int n = 0;
+    {
+        Locked lock;
+        if (!me->holds_permit)
+            return;
+        me->holds_permit = false;
+        state->runs_in_progress--;
+        for (int i = 0; i < state->slot_count && n < 64; i++)
+            if (slots[i].pid != 0 && slots[i].waits_for_permit && &slots[i] != me)
+                wake[n++] = slots[i].latch;
+    }
+    for (int i = 0; i < n; i++)
+        SetLatch(wake[i]);
+}
+
+void wake_for_due_task(Oid database, TimestampTz due) {
+    if (state == NULL)
+        return;
+    Latch *wake = NULL;
+    bool want_executor = false;
+    {
+        Locked lock;
+        ExecutorSlot *watcher = find_watcher(database);
+        if (watcher != NULL) {
+            if (watcher->wakes_at > due)
+                wake = watcher->latch;
+        } else {
+            DatabaseEntry *e = find_database(database, true);
+            if (e != NULL && !e->quiesced) {
+                e->served = true;
+                if (has_executor(database))
+                    e->extra_wanted++;
+                want_executor = true;
+            }
+        }
+    }
+    if (wake)
+        SetLatch(wake);
+    if (want_executor)
+        wake_launcher();
+}
+
+void wake_database_executors(Oid database) {
+    if (state == NULL)
+        return;
+    Latch *wake[64];
+    int n = 0;
+    {
+        Locked lock;
+        for (int i = 0; i < state->slot_count && n < 64; i++)
+            if (slots[i].pid != 0 && slots[i].database == database)
+                wake[n++] = slots[i].latch;
+    }
+    for (int i = 0; i < n; i++)
+        SetLatch(wake[i]);
+}
+
+void mark_database_served(Oid database, bool served) {
+    if (state == NULL)
+        return;
+    {
+        Locked lock;
+        DatabaseEntry *e = find_database(database, served);
+        if (e != NULL)
+            e->served = served;
+    }
+    wake_launcher();
+}
+
+void set_database_quiesced(Oid database, bool quiesced) {
+    if (state == NULL)
+        return;
+    {
+        Locked lock;
+        DatabaseEntry *e = find_database(database, quiesced);
+        if (e != NULL)
+            e->quiesced = quiesced;
+    }
+    wake_launcher();
+}
+
+bool terminate_database_executors(Oid database, int timeout_ms) {
+    if (state == NULL)
+        return true;
+    for (int waited = 0;; waited += 10) {
+        pid_t pids[64];
+        int n = 0;
+        {
+            Locked lock;
+            for (int i = 0; i < state->slot_count && n < 64; i++)
+                if (slots[i].pid != 0 && slots[i].database == database)
+                    pids[n++] = slots[i].pid;
+        }
+        if (n == 0)
+            return true;
+        if (waited >= timeout_ms)
+            return false;
+        for (int i = 0; i < n; i++)
+            kill(pids[i], SIGTERM);
+        pg_usleep(10 * 1000L);
+        CHECK_FOR_INTERRUPTS();
+    }
+}
+
+int copy_database_entries(DatabaseEntry *out, int max) {
+    Locked lock;
+    int n = 0;
+    for (int i = 0; i < kMaxDatabases && n < max; i++)
+        if (state->databases[i].database != InvalidOid)
+            out[n++] = state->databases[i];
+    return n;
+}
+
+int take_extra_wanted(Oid database) {
+    Locked lock;
+    DatabaseEntry *e = find_database(database, false);
+    if (e == NULL)
+        return 0;
+    int n = e->extra_wanted;
+    e->extra_wanted = 0;
+    return n;
+}
+
+int copy_running_slots(Oid database, ExecutorSlot *out, int max) {
+    if (state == NULL)
+        return 0;
+    Locked lock;
+    int n = 0;
+    for (int i = 0; i < state->slot_count && n < max; i++)
+        if (slots[i].pid != 0 && slots[i].database == database && slots[i].task_id != 0)
+            out[n++] = slots[i];
+    return n;
+}
+
+bool executor_runs_task(pid_t pid, int64 task_id) {
+    if (state == NULL)
+        return false;
+    Locked lock;
+    for (int i = 0; i < state->slot_count; i++)
+        if (slots[i].pid == pid && slots[i].task_id == task_id)
+            return true;
+    return false;
+}

@@ -1,0 +1,77 @@
+// Shared memory of pg_chronos: the launcher, one slot per executor (what it runs, whether it watches the clock), one entry per
+// database, and the count of runs in progress that chronos.max_workers caps. Every access goes through these functions.
+#pragma once
+#include "postgres.hpp"
+
+extern "C" {
+#include "datatype/timestamp.h"
+#include "storage/latch.h"
+}
+
+constexpr int kMaxDatabases = 256;
+
+// An executor's public state; task_id is 0 while it runs nothing.
+struct ExecutorSlot {
+    pid_t pid;                 // 0: slot free
+    Oid database;
+    Latch *latch;
+    bool watcher;              // sleeps until the database's next due task (one per database)
+    TimestampTz wakes_at;      // watcher: when it wakes by itself
+    int64 task_id;
+    TimestampTz scheduled_for;
+    TimestampTz started_at;
+    bool transactional;
+    bool holds_permit;         // counted in the cluster-wide runs in progress
+    bool waits_for_permit;     // found due work while chronos.max_workers runs were in progress
+};
+
+// What the launcher knows of a database.
+struct DatabaseEntry {
+    Oid database;              // InvalidOid: entry free
+    bool served;               // has the extension (as far as we know); the launcher keeps an executor there
+    bool quiesced;             // being dropped or copied: no executor may connect
+    int extra_wanted;          // executors requested beyond the one resident executor
+};
+
+void request_shared_state(void);
+void init_shared_state(void);
+
+// Launcher side.
+void launcher_attach(void);
+void launcher_detach(void);
+void wake_launcher(void);
+
+// Executor side: attach returns false when no slot is free.
+bool executor_attach(Oid database);
+void executor_detach(void);
+ExecutorSlot *my_slot(void);
+
+// Becomes the database's watcher if it has none; returns whether this executor is now the watcher.
+bool take_watch(TimestampTz wakes_at);
+// Hands the watch to an idle executor of the database (waking it), or, while fewer than `max_workers` runs are in
+// progress, asks the launcher for one more executor.
+void hand_over_watch(int max_workers);
+void publish_run(int64 task_id, TimestampTz scheduled_for, TimestampTz started_at, bool transactional);
+void clear_run(void);
+
+// The cluster-wide cap on runs in progress: take a permit before a run, give it back after.
+bool take_run_permit(int max_workers);
+void give_run_permit(void);
+
+// Wakes the watcher of `database` when it sleeps past `due`; without a watcher, asks the launcher for an executor.
+void wake_for_due_task(Oid database, TimestampTz due);
+// Wakes every executor of `database` (they re-check whether the extension is still there).
+void wake_database_executors(Oid database);
+
+// Database entries.
+void mark_database_served(Oid database, bool served);
+void set_database_quiesced(Oid database, bool quiesced);
+// Sends SIGTERM to the executors of `database` and waits up to `timeout_ms` for them to exit; returns whether they did.
+bool terminate_database_executors(Oid database, int timeout_ms);
+int copy_database_entries(DatabaseEntry *out, int max);
+int take_extra_wanted(Oid database);
+
+// Runs in progress in `database` (for chronos.running_tasks()).
+int copy_running_slots(Oid database, ExecutorSlot *out, int max);
+// Whether a live executor runs `task_id` in process `pid`.
+bool executor_runs_task(pid_t pid, int64 task_id);

@@ -1,0 +1,24 @@
+// Running one task's command as its owner (the "run" step of claim → run → record). Errors of the command are caught and
+// returned as data; the caller records them. Nothing of one run's session state (settings, role, temp tables, advisory
+// locks, LISTEN) is left for the next.
+#pragma once
+#include "postgres.hpp"
+
+struct RunOutcome {
+    bool succeeded;
+    char *error;    // "SQLSTATE: message", NULL on success
+    char *result;   // command tag and rows affected of the last statement
+};
+
+// Runs `command` as `owner` inside the current transaction (SPI connected), in a subtransaction that alone rolls back on
+// error. `last_tag` is the command tag of its last statement.
+void run_in_transaction(const char *command, Oid owner, const char *last_tag, RunOutcome *out);
+
+// Runs `command` as `owner` statement by statement at top level, each statement in its own transaction, as a client's
+// separate queries would. Called outside any transaction; returns outside any transaction.
+void run_at_top_level(const char *command, Oid owner, RunOutcome *out);
+
+// Undoes what a command may have left in the session: inside the recording transaction, then after its commit.
+// `settings`: also reset every setting (a transactional run's settings are already undone with its GUC nest level).
+void reset_session_state_in_transaction(bool settings);
+void reset_session_state_after_commit(void);

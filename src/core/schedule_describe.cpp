@@ -85,7 +85,7 @@ int even_step(const std::vector<int> &values, int span) {
 }
 
 std::string clock_text(int hour, int minute, int second, bool with_seconds) {
-    char text[16];
+    char text[40];
     if (with_seconds)
         std::snprintf(text, sizeof text, "%02d:%02d:%02d", hour, minute, second);
     else

@@ -32,5 +32,32 @@ SQL
 log "daylight saving: 02:30 does not exist in New York on 2026-03-08, so that run happens at 03:00"
 sql -c "SELECT * FROM chronos.next_runs('30 2 * * *', '2026-03-07 12:00+00', 3, 'America/New_York')"
 
-log "a mistake is explained"
-sql -c "SELECT chronos.describe_schedule('0 25 * * *')" 2>&1 || true
+log "a mistake is explained, and nothing is stored"
+sql -c "INSERT INTO chronos.tasks (name, schedule, command) VALUES ('typo', '0 25 * * *', 'SELECT 1')" 2>&1 || true
+
+log "scheduling tasks: they run in background workers, as their owner"
+sql <<'SQL'
+CREATE TABLE ticks (task text, at timestamptz DEFAULT clock_timestamp());
+-- a once task, 3 seconds from now
+INSERT INTO chronos.tasks (name, command, start_time)
+VALUES ('hello-once', $$INSERT INTO ticks VALUES ('hello-once')$$, now() + interval '3 seconds');
+-- a 6-field cron loop: every 2 seconds
+SELECT chronos.schedule('every-2s', '*/2 * * * * *', $$INSERT INTO ticks VALUES ('every-2s')$$);
+-- a fixed-rate interval
+SELECT chronos.schedule('every-3s', '@every 3s', $$INSERT INTO ticks VALUES ('every-3s')$$);
+-- a task that fails: its error is recorded, the workers carry on
+SELECT chronos.schedule('fails', '@every 4s', 'SELECT 1/0');
+-- VACUUM cannot run in a transaction: detected, and run at top level
+SELECT chronos.run_at('vacuum', now() + interval '1 second', 'VACUUM ANALYZE ticks');
+SQL
+echo "waiting 7 seconds while they run..."
+sleep 7
+
+log "chronos.task_status"
+sql -c "SELECT name, type, status, status_code, schedule, next_exec_time::time(0) AS next, last_status, run_count,
+               failure_count, last_error FROM chronos.task_status ORDER BY id"
+log "the latest runs (chronos.history)"
+sql -c "SELECT run_id, task_name, status, scheduled_for::time(0), lateness, duration, result, error
+          FROM chronos.history LIMIT 12"
+log "what the tasks did"
+sql -c "SELECT task, count(*) AS runs FROM ticks GROUP BY task ORDER BY task"

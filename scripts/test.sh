@@ -30,16 +30,22 @@ cp -a "$CHRONOS_ROOT/." "$work/tree"
 
 log "SQL tests (pg_regress)"
 as_pg_user make -C "$work/tree" -s installcheck PG_CONFIG="$PG_CONFIG" TAP_TESTS= 2>&1 | tee "$work/regress.log"
-count "$(grep -cE '\.\.\. ok' "$work/regress.log")" "$(grep -cE '\.\.\. FAILED' "$work/regress.log")"
+regress_status=${PIPESTATUS[0]}
+regress_ok=$(grep -cE '\.\.\. ok' "$work/regress.log")
+regress_bad=$(grep -cE '\.\.\. FAILED' "$work/regress.log")
+count "$regress_ok" "$regress_bad"
+if [ "$regress_status" != 0 ] && [ "$regress_bad" = 0 ]; then echo "pg_regress did not complete"; count 0 1; fi
 [ -f "$work/tree/regression.diffs" ] && head -n 80 "$work/tree/regression.diffs"
 
 log "server tests (TAP)"
-as_pg_user make -C "$work/tree" -s installcheck PG_CONFIG="$PG_CONFIG" REGRESS= PROVE_FLAGS="-I test/perl" 2>&1 | tee "$work/tap.log"
+as_pg_user make -C "$work/tree" -s installcheck PG_CONFIG="$PG_CONFIG" REGRESS= 2>&1 | tee "$work/tap.log"
+tap_status=${PIPESTATUS[0]}
 tap_total=$(sed -nE 's/^Files=[0-9]+, Tests=([0-9]+),.*/\1/p' "$work/tap.log")
 tap_bad=$(sed -nE 's/.*Failed ([0-9]+)\/[0-9]+ subtests.*/\1/p' "$work/tap.log" | awk '{s+=$1} END {print s+0}')
 tap_dubious=$(grep -c 'Dubious\|Bad plan\|No subtests run' "$work/tap.log")
 count $(( ${tap_total:-0} - tap_bad )) $(( tap_bad + tap_dubious ))
-if [ -z "$tap_total" ]; then echo "TAP tests did not run"; count 0 1; fi
+if [ -z "$tap_total" ] || [ "$tap_total" = 0 ]; then echo "TAP tests did not run"; count 0 1;
+elif [ "$tap_status" != 0 ] && [ "$tap_bad" = 0 ] && [ "$tap_dubious" = 0 ]; then echo "TAP run failed"; count 0 1; fi
 if [ "$tap_bad" != 0 ] || [ "$tap_dubious" != 0 ]; then
     find "$work/tree/tmp_check/log" -name 'regress_log_*' -exec tail -n 60 {} \; 2>/dev/null
 fi

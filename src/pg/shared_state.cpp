@@ -66,6 +66,14 @@ bool has_executor(Oid database) {
     return false;
 }
 
+// An executor of `database` other than `except` that runs nothing, or NULL.
+ExecutorSlot *find_idle(Oid database, const ExecutorSlot *except) {
+    for (int i = 0; i < state->slot_count; i++)
+        if (&slots[i] != except && slots[i].pid != 0 && slots[i].database == database && slots[i].task_id == 0)
+            return &slots[i];
+    return NULL;
+}
+
 void detach_at_exit(int, Datum) {
     executor_detach();
 }
@@ -144,13 +152,20 @@ bool executor_attach(Oid database) {
 void executor_detach(void) {
     if (me == NULL)
         return;
+    Latch *successor = NULL;
     {
         Locked lock;
         if (me->holds_permit)
             state->runs_in_progress--;
+        if (me->watcher) {
+            ExecutorSlot *idle = find_idle(me->database, me);
+            successor = idle ? idle->latch : NULL;
+        }
         memset(me, 0, sizeof *me);
         me = NULL;
     }
+    if (successor)
+        SetLatch(successor);
     wake_launcher();
 }
 
@@ -176,11 +191,8 @@ void hand_over_watch(int max_workers) {
         if (!me->watcher)
             return;
         me->watcher = false;
-        for (int i = 0; i < state->slot_count && wake == NULL; i++) {
-            ExecutorSlot *s = &slots[i];
-            if (s != me && s->pid != 0 && s->database == me->database && s->task_id == 0)
-                wake = s->latch;
-        }
+        ExecutorSlot *idle = find_idle(me->database, me);
+        wake = idle ? idle->latch : NULL;
         if (wake == NULL && state->runs_in_progress < max_workers) {
             DatabaseEntry *e = find_database(me->database, true);
             if (e != NULL) {
@@ -245,9 +257,12 @@ void wake_for_due_task(Oid database, TimestampTz due) {
     {
         Locked lock;
         ExecutorSlot *watcher = find_watcher(database);
+        ExecutorSlot *idle = watcher ? NULL : find_idle(database, NULL);
         if (watcher != NULL) {
             if (watcher->wakes_at > due)
                 wake = watcher->latch;
+        } else if (idle != NULL) {
+            wake = idle->latch;
         } else {
             DatabaseEntry *e = find_database(database, true);
             if (e != NULL && !e->quiesced) {

@@ -81,6 +81,17 @@ bool engine_next_fire(const char *schedule, TimestampUs start, TimestampUs after
     return guarded(schedule, error, [&] { *out = next_fire(parse_schedule(schedule), after, start, *zone); });
 }
 
+bool engine_after_run(const TaskPolicy *policy, const RunFacts *run, const TimeZone *zone, NextState *out,
+                      CoreError *error) noexcept {
+    return guarded(policy->schedule, error, [&] { *out = after_run(*policy, *run, *zone); });
+}
+
+bool engine_catch_up(const TaskPolicy *policy, TimestampUs slot, TimestampUs now, int32_t max_catch_up,
+                     const TimeZone *zone, CatchUpDecision *out, CoreError *error) noexcept {
+    return guarded(policy->schedule, error,
+                   [&] { *out = decide_catch_up(*policy, slot, now, max_catch_up, *zone); });
+}
+
 bool engine_describe(const char *schedule, const char *zone_name, char *out, size_t out_size, CoreError *error) noexcept {
     return guarded(schedule, error, [&] {
         copy_text(out, out_size, describe_schedule(parse_schedule(schedule), zone_name).c_str());

@@ -2,6 +2,7 @@
 // Each function catches every exception and copies its text into a CoreError, so the caller can ereport after returning.
 #pragma once
 #include "core.hpp"
+#include "run_policy.hpp"
 #include "time_zone.hpp"
 
 #include <cstddef>
@@ -33,6 +34,14 @@ bool engine_first_fire(const char *schedule, TimestampUs start, TimestampUs not_
 // run ended), with `start` as the anchor.
 bool engine_next_fire(const char *schedule, TimestampUs start, TimestampUs after, const TimeZone *zone,
                       TimestampUs *out, CoreError *error) noexcept;
+
+// A task's state after a regular run (see after_run in run_policy.hpp).
+bool engine_after_run(const TaskPolicy *policy, const RunFacts *run, const TimeZone *zone, NextState *out,
+                      CoreError *error) noexcept;
+
+// Whether a claimed loop task runs, and for which slot (see decide_catch_up in run_policy.hpp).
+bool engine_catch_up(const TaskPolicy *policy, TimestampUs slot, TimestampUs now, int32_t max_catch_up,
+                     const TimeZone *zone, CatchUpDecision *out, CoreError *error) noexcept;
 
 // English description into `out` (always NUL-terminated, truncated to `out_size`).
 bool engine_describe(const char *schedule, const char *zone_name, char *out, size_t out_size, CoreError *error) noexcept;

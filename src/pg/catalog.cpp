@@ -3,6 +3,7 @@
 #include "catalog.hpp"
 
 #include "next_exec_time.hpp"
+#include "settings.hpp"
 #include "shared_state.hpp"
 
 extern "C" {
@@ -18,47 +19,91 @@ bool writing_bookkeeping = false;
 
 namespace {
 
+// The columns every claim reads, in ClaimedTask order.
+#define CLAIMED_COLUMNS                                                                                             \
+    "id, name, command, owner, type = 'loop', schedule, timezone, start_time, next_exec_time, transactional,"      \
+    " status::text, (extract(epoch FROM timeout) * 1000)::int8, catch_up, max_retries,"                             \
+    " (extract(epoch FROM retry_delay) * 1000000)::int8, max_failures, max_runs, end_time, attempt, failure_count," \
+    " run_count, payload::text, on_failure"
+
 const char *const kClaimSql =
-    "SELECT id, name, command, owner, type = 'loop', schedule, timezone, start_time, next_exec_time, transactional"
+    "SELECT " CLAIMED_COLUMNS
     "  FROM chronos.tasks"
     " WHERE status = 'scheduled' AND next_exec_time <= $1"
     " ORDER BY next_exec_time"
     " LIMIT 1"
     "   FOR UPDATE SKIP LOCKED";
 
+const char *const kClaimRequestedSql =
+    "SELECT " CLAIMED_COLUMNS
+    "  FROM chronos.tasks"
+    " WHERE run_requested AND status <> 'running' AND $1 IS NOT NULL"
+    " LIMIT 1"
+    "   FOR UPDATE SKIP LOCKED";
+
 const char *const kEarliestSql = "SELECT min(next_exec_time) FROM chronos.tasks WHERE status = 'scheduled'";
+
+const char *const kSkipSql = "UPDATE chronos.tasks SET next_exec_time = $2 WHERE id = $1";
 
 // Parameters shared by the recording statements:
 // $1 task id, $2 task status, $3 next_exec_time, $4 started_at, $5 run status, $6 error, $7 finished_at,
-// $8 scheduled_for, $9 result, $10 pid, $11 run_id.
-#define TASK_OUTCOME_SET                                                                                      \
-    "status = $2::chronos.task_state, next_exec_time = $3, last_exec_time = $4,"                              \
-    " last_status = $5::chronos.run_status, last_error = $6, last_duration = $7 - $4, run_count = run_count + 1," \
-    " failure_count = CASE WHEN $5 = 'succeeded' THEN 0 ELSE failure_count + 1 END"
+// $8 scheduled_for, $9 result, $10 pid, $11 failure_count, $12 next attempt, $13 manual, $14 run attempt,
+// $15 keep the run in history, $16 run_id.
+#define TASK_OUTCOME_SET                                                                                   \
+    " last_exec_time = $4, last_status = $5::chronos.run_status, last_error = $6, last_duration = $7 - $4," \
+    " run_count = run_count + 1, failure_count = $11, attempt = $12, run_requested = run_requested AND NOT $13"
+
+#define TASK_RETURNING " RETURNING id, name, owner, notify_on, notify_match, notify_channel"
+
+// The run as JSON, and its notification when the task asks for one (sent when the transaction commits).
+#define RUN_OUTCOME                                                                                                  \
+    ", outcome AS ("                                                                                                 \
+    "  SELECT t.notify_on, t.notify_match, t.notify_channel,"                                                        \
+    "         json_build_object('task', t.name, 'task_id', t.id, 'run_id', (SELECT run_id FROM run), 'status', $5,"   \
+    "                           'attempt', $14, 'scheduled_for', $8, 'started_at', $4,"                               \
+    "                           'duration_ms', round(extract(epoch FROM $7 - $4) * 1000, 3), 'error', $6,"             \
+    "                           'result', $9)::text AS run"                                                            \
+    "    FROM task t),"                                                                                               \
+    " notified AS ("                                                                                                  \
+    "  SELECT pg_notify(notify_channel, run) FROM outcome"                                                            \
+    "   WHERE notify_on = 'always' OR (notify_on = 'failure' AND $5 <> 'succeeded')"                                  \
+    "      OR (notify_on = 'success' AND $5 = 'succeeded')"                                                           \
+    "      OR (notify_on = 'match' AND EXISTS (SELECT FROM unnest(notify_match) k"                                    \
+    "           WHERE strpos(lower(coalesce($9, '') || ' ' || coalesce($6, '')), lower(k)) > 0)))"                    \
+    " SELECT run, (SELECT count(*) FROM notified) FROM outcome"
 
 const char *const kRecordRunSql =
-    "WITH task AS (UPDATE chronos.tasks SET " TASK_OUTCOME_SET " WHERE id = $1 RETURNING id, name, owner)"
-    " INSERT INTO chronos.runs (task_id, task_name, owner, scheduled_for, started_at, finished_at, status, error,"
-    "                           result, pid)"
-    " SELECT id, name, owner, $8, $4, $7, $5::chronos.run_status, $6, $9, $10 FROM task";
+    "WITH task AS (UPDATE chronos.tasks SET status = $2::chronos.task_state, next_exec_time = $3," TASK_OUTCOME_SET
+    "               WHERE id = $1" TASK_RETURNING "),"
+    " run AS (INSERT INTO chronos.runs (task_id, task_name, owner, scheduled_for, started_at, finished_at, status,"
+    "                                   error, result, pid, attempt, manual)"
+    "         SELECT id, name, owner, $8, $4, $7, $5::chronos.run_status, $6, $9, $10, $14, $13 FROM task"
+    "          WHERE $15 RETURNING run_id)" RUN_OUTCOME;
 
 const char *const kRecordRunStartSql =
     "WITH task AS (UPDATE chronos.tasks SET status = 'running', last_exec_time = $4 WHERE id = $1"
     "              RETURNING id, name, owner)"
-    " INSERT INTO chronos.runs (task_id, task_name, owner, scheduled_for, started_at, status, pid)"
-    " SELECT id, name, owner, $8, $4, 'running', $10 FROM task RETURNING run_id";
+    " INSERT INTO chronos.runs (task_id, task_name, owner, scheduled_for, started_at, status, pid, attempt, manual)"
+    " SELECT id, name, owner, $8, $4, 'running', $10, $14, $13 FROM task RETURNING run_id";
 
 // A task paused or changed by a user while its autonomous run went on keeps what the user set.
 const char *const kRecordRunEndSql =
-    "WITH task AS (UPDATE chronos.tasks SET " TASK_OUTCOME_SET " WHERE id = $1 AND status = 'running')"
-    " UPDATE chronos.runs SET finished_at = $7, status = $5::chronos.run_status, error = $6, result = $9"
-    "  WHERE run_id = $11";
+    "WITH task AS (UPDATE chronos.tasks"
+    "                 SET status = CASE WHEN status = 'running' THEN $2::chronos.task_state ELSE status END,"
+    "                     next_exec_time = CASE WHEN status = 'running' THEN $3 ELSE next_exec_time END,"
+    TASK_OUTCOME_SET " WHERE id = $1" TASK_RETURNING "),"
+    " run AS (UPDATE chronos.runs SET finished_at = $7, status = $5::chronos.run_status, error = $6, result = $9"
+    "          WHERE run_id = $16 AND $15 RETURNING run_id),"
+    " forgotten AS (DELETE FROM chronos.runs WHERE run_id = $16 AND NOT $15)" RUN_OUTCOME;
 
-constexpr int kRecordArgs = 11;
-Oid record_arg_types[kRecordArgs] = {INT8OID, TEXTOID, TIMESTAMPTZOID, TIMESTAMPTZOID, TEXTOID, TEXTOID,
-                                     TIMESTAMPTZOID, TIMESTAMPTZOID, TEXTOID, INT4OID, INT8OID};
+constexpr int kRecordArgs = 16;
+Oid record_arg_types[kRecordArgs] = {INT8OID,        TEXTOID,        TIMESTAMPTZOID, TIMESTAMPTZOID,
+                                     TEXTOID,        TEXTOID,        TIMESTAMPTZOID, TIMESTAMPTZOID,
+                                     TEXTOID,        INT4OID,        INT4OID,        INT4OID,
+                                     BOOLOID,        INT4OID,        BOOLOID,        INT8OID};
 
-SPIPlanPtr claim_plan, earliest_plan, record_plan, record_start_plan, record_end_plan;
+SPIPlanPtr claim_plan, claim_requested_plan, earliest_plan, skip_plan, record_plan, record_start_plan,
+    record_end_plan;
 
 SPIPlanPtr prepared(SPIPlanPtr *plan, const char *sql, int nargs, Oid *types) {
     if (*plan == NULL) {
@@ -80,6 +125,79 @@ Datum binary_column(int column, bool *isnull) {
     return SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, column, isnull);
 }
 
+int64 int64_column(int column, int64 if_null) {
+    bool isnull;
+    Datum value = binary_column(column, &isnull);
+    return isnull ? if_null : DatumGetInt64(value);
+}
+
+int32 int32_column(int column, int32 if_null) {
+    bool isnull;
+    Datum value = binary_column(column, &isnull);
+    return isnull ? if_null : DatumGetInt32(value);
+}
+
+chronos::CatchUp catch_up_of(const char *text) {
+    if (text != NULL && strcmp(text, "once") == 0)
+        return chronos::CatchUp::once;
+    if (text != NULL && strcmp(text, "all") == 0)
+        return chronos::CatchUp::all;
+    return chronos::CatchUp::skip;
+}
+
+// Copies the claimed row (CLAIMED_COLUMNS) into `task`.
+void copy_claimed(MemoryContext context, bool manual, TimestampTz now, ClaimedTask *task) {
+    bool isnull;
+    task->id = int64_column(1, 0);
+    task->name = copy_text_column(2, context);
+    task->command = copy_text_column(3, context);
+    task->owner = copy_text_column(4, context);
+    task->is_loop = DatumGetBool(binary_column(5, &isnull));
+    task->schedule = copy_text_column(6, context);
+    task->timezone = copy_text_column(7, context);
+    task->start_time = DatumGetTimestampTz(binary_column(8, &isnull));
+    Datum next_exec_time = binary_column(9, &isnull);
+    task->next_exec_time_known = !isnull;
+    task->next_exec_time = isnull ? 0 : DatumGetTimestampTz(next_exec_time);
+    task->scheduled_for = manual || isnull ? now : task->next_exec_time;
+    Datum forced = binary_column(10, &isnull);
+    task->transactional = isnull ? -1 : DatumGetBool(forced);
+    task->manual = manual;
+    task->status = copy_text_column(11, context);
+    task->timeout_ms = int64_column(12, -1);
+
+    chronos::TaskPolicy *policy = &task->policy;
+    policy->is_loop = task->is_loop;
+    policy->schedule = task->schedule;
+    policy->start_time = task->start_time;
+    policy->catch_up = catch_up_of(SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 13));
+    policy->max_retries = int32_column(14, 0);
+    policy->retry_delay_us = int64_column(15, USECS_PER_MINUTE);
+    policy->max_failures = int32_column(16, 0);
+    policy->max_runs = int64_column(17, 0);
+    Datum end_time = binary_column(18, &isnull);
+    policy->has_end_time = !isnull;
+    policy->end_time = isnull ? 0 : DatumGetTimestampTz(end_time);
+    task->attempt = int32_column(19, 1);
+    task->failure_count = int32_column(20, 0);
+    task->run_count = int64_column(21, 0);
+    task->payload = copy_text_column(22, context);
+    task->on_failure = copy_text_column(23, context);
+}
+
+bool claim_with(SPIPlanPtr *plan, const char *sql, bool manual, TimestampTz now, MemoryContext context,
+                ClaimedTask *task) {
+    Oid types[1] = {TIMESTAMPTZOID};
+    Datum values[1] = {TimestampTzGetDatum(now)};
+    int rc = SPI_execute_plan(prepared(plan, sql, 1, types), values, NULL, false, 1);
+    if (rc != SPI_OK_SELECT)
+        elog(ERROR, "pg_chronos: could not look for due tasks: %s", SPI_result_code_string(rc));
+    if (SPI_processed == 0)
+        return false;
+    copy_claimed(context, manual, now, task);
+    return true;
+}
+
 Datum text_or_null(const char *value, char *nulls, int i) {
     nulls[i] = value ? ' ' : 'n';
     return value ? CStringGetTextDatum(value) : (Datum)0;
@@ -88,17 +206,22 @@ Datum text_or_null(const char *value, char *nulls, int i) {
 void bind_record(const ClaimedTask *task, const RunRecord *record, int64 run_id, Datum *values, char *nulls) {
     memset(nulls, ' ', kRecordArgs);
     values[0] = Int64GetDatum(task->id);
-    values[1] = text_or_null(record ? record->task_status : "running", nulls, 1);
-    values[2] = record && record->has_next ? TimestampTzGetDatum(record->next_exec_time) : (Datum)0;
-    nulls[2] = record && record->has_next ? ' ' : 'n';
-    values[3] = TimestampTzGetDatum(record ? record->started_at : 0);
-    values[4] = text_or_null(record ? record->run_status : "running", nulls, 4);
-    values[5] = text_or_null(record ? record->error : NULL, nulls, 5);
-    values[6] = TimestampTzGetDatum(record ? record->finished_at : 0);
+    values[1] = text_or_null(record->task_status, nulls, 1);
+    values[2] = record->has_next ? TimestampTzGetDatum(record->next_exec_time) : (Datum)0;
+    nulls[2] = record->has_next ? ' ' : 'n';
+    values[3] = TimestampTzGetDatum(record->started_at);
+    values[4] = text_or_null(record->run_status, nulls, 4);
+    values[5] = text_or_null(record->error, nulls, 5);
+    values[6] = TimestampTzGetDatum(record->finished_at);
     values[7] = TimestampTzGetDatum(task->scheduled_for);
-    values[8] = text_or_null(record ? record->result : NULL, nulls, 8);
+    values[8] = text_or_null(record->result, nulls, 8);
     values[9] = Int32GetDatum(MyProcPid);
-    values[10] = Int64GetDatum(run_id);
+    values[10] = Int32GetDatum(record->failure_count);
+    values[11] = Int32GetDatum(record->next_attempt);
+    values[12] = BoolGetDatum(task->manual);
+    values[13] = Int32GetDatum(task->attempt);
+    values[14] = BoolGetDatum(chronos_log_runs == LOG_RUNS_ALL || strcmp(record->run_status, "succeeded") != 0);
+    values[15] = Int64GetDatum(run_id);
 }
 
 void execute_bookkeeping(SPIPlanPtr plan, Datum *values, char *nulls, int expected) {
@@ -109,30 +232,25 @@ void execute_bookkeeping(SPIPlanPtr plan, Datum *values, char *nulls, int expect
         elog(ERROR, "pg_chronos: bookkeeping statement failed: %s", SPI_result_code_string(rc));
 }
 
+// The recording statements end with SELECT run FROM outcome: the run's JSON (no row if the task was deleted).
+char *recorded_run_json(MemoryContext context) {
+    return SPI_processed > 0 ? copy_text_column(1, context) : NULL;
+}
+
 }  // namespace
 
 bool claim_due_task(TimestampTz now, MemoryContext context, ClaimedTask *task) {
-    Oid types[1] = {TIMESTAMPTZOID};
-    Datum values[1] = {TimestampTzGetDatum(now)};
-    int rc = SPI_execute_plan(prepared(&claim_plan, kClaimSql, 1, types), values, NULL, false, 1);
-    if (rc != SPI_OK_SELECT)
-        elog(ERROR, "pg_chronos: could not look for due tasks: %s", SPI_result_code_string(rc));
-    if (SPI_processed == 0)
-        return false;
+    return claim_with(&claim_plan, kClaimSql, false, now, context, task);
+}
 
-    bool isnull;
-    task->id = DatumGetInt64(binary_column(1, &isnull));
-    task->name = copy_text_column(2, context);
-    task->command = copy_text_column(3, context);
-    task->owner = copy_text_column(4, context);
-    task->is_loop = DatumGetBool(binary_column(5, &isnull));
-    task->schedule = copy_text_column(6, context);
-    task->timezone = copy_text_column(7, context);
-    task->start_time = DatumGetTimestampTz(binary_column(8, &isnull));
-    task->scheduled_for = DatumGetTimestampTz(binary_column(9, &isnull));
-    Datum forced = binary_column(10, &isnull);
-    task->transactional = isnull ? -1 : DatumGetBool(forced);
-    return true;
+bool claim_requested_task(TimestampTz now, MemoryContext context, ClaimedTask *task) {
+    return claim_with(&claim_requested_plan, kClaimRequestedSql, true, now, context, task);
+}
+
+void skip_missed_slots(const ClaimedTask *task, TimestampTz next_exec_time) {
+    Oid types[2] = {INT8OID, TIMESTAMPTZOID};
+    Datum values[2] = {Int64GetDatum(task->id), TimestampTzGetDatum(next_exec_time)};
+    execute_bookkeeping(prepared(&skip_plan, kSkipSql, 2, types), values, NULL, SPI_OK_UPDATE);
 }
 
 TimestampTz earliest_next_exec_time(void) {
@@ -144,33 +262,47 @@ TimestampTz earliest_next_exec_time(void) {
     return isnull ? DT_NOEND : DatumGetTimestampTz(value);
 }
 
-void record_run(const ClaimedTask *task, const RunRecord *record) {
+char *record_run(const ClaimedTask *task, const RunRecord *record, MemoryContext context) {
     Datum values[kRecordArgs];
     char nulls[kRecordArgs];
     bind_record(task, record, 0, values, nulls);
     execute_bookkeeping(prepared(&record_plan, kRecordRunSql, kRecordArgs, record_arg_types), values, nulls,
-                        SPI_OK_INSERT);
+                        SPI_OK_SELECT);
+    return recorded_run_json(context);
 }
 
 int64 record_run_start(const ClaimedTask *task, TimestampTz started_at) {
-    RunRecord start = {"running", false, 0, "running", NULL, NULL, started_at, started_at};
+    RunRecord start = {"running", false, 0, 0, 0, "running", NULL, NULL, started_at, started_at};
     Datum values[kRecordArgs];
     char nulls[kRecordArgs];
     bind_record(task, &start, 0, values, nulls);
     execute_bookkeeping(prepared(&record_start_plan, kRecordRunStartSql, kRecordArgs, record_arg_types), values, nulls,
                         SPI_OK_INSERT_RETURNING);
-    if (SPI_processed != 1)
-        return 0;
-    bool isnull;
-    return DatumGetInt64(binary_column(1, &isnull));
+    return SPI_processed == 1 ? int64_column(1, 0) : 0;
 }
 
-void record_run_end(const ClaimedTask *task, int64 run_id, const RunRecord *record) {
+char *record_run_end(const ClaimedTask *task, int64 run_id, const RunRecord *record, MemoryContext context) {
     Datum values[kRecordArgs];
     char nulls[kRecordArgs];
     bind_record(task, record, run_id, values, nulls);
     execute_bookkeeping(prepared(&record_end_plan, kRecordRunEndSql, kRecordArgs, record_arg_types), values, nulls,
-                        SPI_OK_UPDATE);
+                        SPI_OK_SELECT);
+    return recorded_run_json(context);
+}
+
+int64 prune_history(TimestampTz cutoff) {
+    Oid types[1] = {TIMESTAMPTZOID};
+    Datum values[1] = {TimestampTzGetDatum(cutoff)};
+    int rc = SPI_execute_with_args("SELECT started_at < $1 FROM chronos.runs ORDER BY run_id LIMIT 1", 1, types,
+                                   values, NULL, true, 1);
+    bool isnull;
+    if (rc != SPI_OK_SELECT || SPI_processed == 0 || !DatumGetBool(binary_column(1, &isnull)))
+        return 0;
+    rc = SPI_execute_with_args(
+        "DELETE FROM chronos.runs WHERE run_id IN"
+        " (SELECT run_id FROM chronos.runs WHERE started_at < $1 AND status <> 'running' LIMIT 1000)",
+        1, types, values, NULL, false, 0);
+    return rc == SPI_OK_DELETE ? (int64)SPI_processed : 0;
 }
 
 int recover_interrupted_runs(void) {

@@ -17,8 +17,19 @@ struct ClaimedTask {
     char *schedule;
     char *timezone;
     TimestampTz start_time;
-    TimestampTz scheduled_for;  // its next_exec_time when claimed
+    TimestampTz scheduled_for;  // its next_exec_time when claimed (the claim time for a manual run)
+    bool next_exec_time_known;  // next_exec_time was not NULL when claimed
+    TimestampTz next_exec_time; // as claimed: a manual run leaves it unchanged
     int transactional;          // -1: decide from the command; 0 / 1: forced
+    bool manual;                // claimed for chronos.run_now()
+    char *status;               // status when claimed
+    int64 timeout_ms;           // -1: chronos.default_timeout
+    chronos::TaskPolicy policy; // policy.schedule points at `schedule`
+    int32 attempt;
+    int32 failure_count;
+    int64 run_count;
+    char *payload;              // jsonb as text, or NULL
+    char *on_failure;
 };
 
 // The bookkeeping written after a run.
@@ -26,7 +37,9 @@ struct RunRecord {
     const char *task_status;     // status the task moves to
     bool has_next;
     TimestampTz next_exec_time;
-    const char *run_status;      // 'succeeded', 'failed', 'interrupted'…
+    int32 failure_count;
+    int32 next_attempt;
+    const char *run_status;      // 'succeeded', 'failed', 'timed_out', 'cancelled'…
     const char *error;
     const char *result;
     TimestampTz started_at;
@@ -35,15 +48,23 @@ struct RunRecord {
 
 // Locks the earliest task due at `now` that no one else holds (SKIP LOCKED) and copies it into `context`.
 bool claim_due_task(TimestampTz now, MemoryContext context, ClaimedTask *task);
+// Locks a task with a pending chronos.run_now() request.
+bool claim_requested_task(TimestampTz now, MemoryContext context, ClaimedTask *task);
+// Moves a loop task whose missed slots are skipped to its next slot, without a run.
+void skip_missed_slots(const ClaimedTask *task, TimestampTz next_exec_time);
 // The earliest next_exec_time of a scheduled task; DT_NOEND if none.
 TimestampTz earliest_next_exec_time(void);
 
-// Transactional run: task row and run row written in the run's own transaction.
-void record_run(const ClaimedTask *task, const RunRecord *record);
+// Transactional run: task row and run row written in the run's own transaction; sends the run's notification if the
+// task asks for one. Returns the run as JSON text (allocated in `context`).
+char *record_run(const ClaimedTask *task, const RunRecord *record, MemoryContext context);
 // Autonomous run: marks the task running and inserts its run row (committed before the command starts); returns run_id.
 int64 record_run_start(const ClaimedTask *task, TimestampTz started_at);
-// Autonomous run: the outcome, in a fresh transaction after the command.
-void record_run_end(const ClaimedTask *task, int64 run_id, const RunRecord *record);
+// Autonomous run: the outcome, in a fresh transaction after the command. Returns the run as JSON text.
+char *record_run_end(const ClaimedTask *task, int64 run_id, const RunRecord *record, MemoryContext context);
+
+// Deletes up to one batch of runs that started before `cutoff`; returns how many.
+int64 prune_history(TimestampTz cutoff);
 
 // Marks runs left 'running' by processes that are no longer running them as 'interrupted' and reschedules their tasks.
 int recover_interrupted_runs(void);

@@ -19,6 +19,11 @@ PGDLLEXPORT void _PG_init(void);
 
 bool chronos_enabled = true;
 int chronos_max_workers = 4;
+int chronos_default_timeout_ms = 0;
+int chronos_max_catch_up = 100;
+int chronos_history_retention_s = 14 * 24 * 3600;
+int chronos_max_result_size = 1024;
+int chronos_log_runs = LOG_RUNS_ALL;
 
 void register_task_wake_callback(void);
 void install_database_events_hook(void);
@@ -51,6 +56,24 @@ void define_settings(void) {
     DefineCustomIntVariable("chronos.max_workers", "Most task runs in progress at once, across all databases.",
                             "Each run takes a background worker: keep it below max_worker_processes.",
                             &chronos_max_workers, 4, 1, 1024, PGC_SIGHUP, 0, NULL, NULL, NULL);
+    DefineCustomIntVariable("chronos.default_timeout", "Timeout of runs of tasks whose timeout is NULL (0: none).",
+                            "A run still going after it is cancelled and recorded as timed_out.",
+                            &chronos_default_timeout_ms, 0, 0, INT_MAX, PGC_SIGHUP, GUC_UNIT_MS, NULL, NULL, NULL);
+    DefineCustomIntVariable("chronos.max_catch_up", "Most missed slots a task with catch_up = 'all' runs.",
+                            "When more slots were missed, the latest ones run.", &chronos_max_catch_up, 100, 1,
+                            1000000, PGC_SIGHUP, 0, NULL, NULL, NULL);
+    DefineCustomIntVariable("chronos.history_retention", "How long runs are kept in chronos.runs (0: forever).",
+                            "The workers delete older runs in small batches.", &chronos_history_retention_s,
+                            14 * 24 * 3600, 0, INT_MAX, PGC_SIGHUP, GUC_UNIT_S, NULL, NULL, NULL);
+    DefineCustomIntVariable("chronos.max_result_size", "Bytes of a run's result text kept in chronos.runs.",
+                            "The command tag, rows affected and the first rows of the last statement's output.",
+                            &chronos_max_result_size, 1024, 0, 1024 * 1024, PGC_SIGHUP, GUC_UNIT_BYTE, NULL, NULL,
+                            NULL);
+    static const struct config_enum_entry log_runs_options[] = {
+        {"all", LOG_RUNS_ALL, false}, {"failures", LOG_RUNS_FAILURES, false}, {NULL, 0, false}};
+    DefineCustomEnumVariable("chronos.log_runs", "Which runs are kept in chronos.runs: all, or failures.",
+                             "Successful runs still update their task's last_* columns.", &chronos_log_runs,
+                             LOG_RUNS_ALL, log_runs_options, PGC_SIGHUP, 0, NULL, NULL, NULL);
 #if PG_VERSION_NUM >= 150000
     MarkGUCPrefixReserved("chronos");
 #endif

@@ -3,8 +3,6 @@
 
 #include "pg_time_zone.hpp"
 
-#include <cstdio>
-
 namespace {
 
 bool zone_or_error(const char *timezone, chronos::TimeZone *zone, chronos::CoreError *error) {

@@ -3,6 +3,9 @@
 // after its C++ headers and before any other PostgreSQL header.
 #pragma once
 
+#include <climits>
+#include <cstdio>
+#include <csignal>
 #include <cstddef>
 #include <cstdint>
 #include <cstring>

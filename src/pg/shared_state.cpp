@@ -2,7 +2,6 @@
 // latches are set after the lock is released.
 #include "shared_state.hpp"
 
-#include <csignal>
 
 extern "C" {
 #include "miscadmin.h"
@@ -210,6 +209,7 @@ void hand_over_watch(int max_workers) {
 void publish_run(int64 task_id, TimestampTz scheduled_for, TimestampTz started_at, bool transactional) {
     Locked lock;
     me->task_id = task_id;
+    me->cancel_requested = false;
     me->scheduled_for = scheduled_for;
     me->started_at = started_at;
     me->transactional = transactional;
@@ -218,6 +218,25 @@ void publish_run(int64 task_id, TimestampTz scheduled_for, TimestampTz started_a
 void clear_run(void) {
     Locked lock;
     me->task_id = 0;
+    me->cancel_requested = false;
+}
+
+pid_t request_cancel(Oid database, int64 task_id) {
+    if (state == NULL)
+        return 0;
+    Locked lock;
+    for (int i = 0; i < state->slot_count; i++) {
+        if (slots[i].pid != 0 && slots[i].database == database && slots[i].task_id == task_id) {
+            slots[i].cancel_requested = true;
+            return slots[i].pid;
+        }
+    }
+    return 0;
+}
+
+bool run_cancel_requested(void) {
+    Locked lock;
+    return me->cancel_requested;
 }
 
 bool take_run_permit(int max_workers) {
@@ -277,6 +296,24 @@ void wake_for_due_task(Oid database, TimestampTz due) {
         SetLatch(wake);
     if (want_executor)
         wake_launcher();
+}
+
+void request_manual_runs(Oid database) {
+    if (state == NULL)
+        return;
+    Locked lock;
+    DatabaseEntry *e = find_database(database, true);
+    if (e != NULL)
+        e->manual_requested = true;
+}
+
+bool take_manual_request(Oid database) {
+    Locked lock;
+    DatabaseEntry *e = find_database(database, false);
+    bool requested = e != NULL && e->manual_requested;
+    if (requested)
+        e->manual_requested = false;
+    return requested;
 }
 
 void wake_database_executors(Oid database) {

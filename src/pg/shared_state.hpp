@@ -21,6 +21,7 @@ struct ExecutorSlot {
     TimestampTz scheduled_for;
     TimestampTz started_at;
     bool transactional;
+    bool cancel_requested;     // chronos.cancel() asked to stop the run in progress
     bool holds_permit;         // counted in the cluster-wide runs in progress
     bool waits_for_permit;     // found due work while chronos.max_workers runs were in progress
 };
@@ -31,6 +32,7 @@ struct DatabaseEntry {
     bool served;               // has the extension (as far as we know); the launcher keeps an executor there
     bool quiesced;             // being dropped or copied: no executor may connect
     int extra_wanted;          // executors requested beyond the one resident executor
+    bool manual_requested;     // chronos.run_now() was called: look for requested runs
 };
 
 void request_shared_state(void);
@@ -60,6 +62,11 @@ void give_run_permit(void);
 
 // Wakes the watcher of `database` when it sleeps past `due`; without a watcher, asks the launcher for an executor.
 void wake_for_due_task(Oid database, TimestampTz due);
+// chronos.run_now() committed: executors of `database` look for requested runs before due ones.
+void request_manual_runs(Oid database);
+// Whether manual runs were requested in `database`; clears the request.
+bool take_manual_request(Oid database);
+
 // Wakes every executor of `database` (they re-check whether the extension is still there).
 void wake_database_executors(Oid database);
 
@@ -70,6 +77,12 @@ void set_database_quiesced(Oid database, bool quiesced);
 bool terminate_database_executors(Oid database, int timeout_ms);
 int copy_database_entries(DatabaseEntry *out, int max);
 int take_extra_wanted(Oid database);
+
+// chronos.cancel(): marks the run of `task_id` in `database` as cancelled by a user; returns its pid, or 0 if no worker
+// runs it.
+pid_t request_cancel(Oid database, int64 task_id);
+// Whether a user cancelled the run this executor is doing.
+bool run_cancel_requested(void);
 
 // Runs in progress in `database` (for chronos.running_tasks()).
 int copy_running_slots(Oid database, ExecutorSlot *out, int max);

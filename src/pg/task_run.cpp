@@ -2,10 +2,13 @@
 // subtransaction calls may longjmp.
 #include "task_run.hpp"
 
+#include "run_result.hpp"
+
 extern "C" {
 #include "access/table.h"
 #include "access/xact.h"
 #include "catalog/namespace.h"
+#include "catalog/pg_type.h"
 #include "catalog/pg_db_role_setting.h"
 #include "commands/async.h"
 #include "commands/prepare.h"
@@ -18,7 +21,9 @@ extern "C" {
 #include "tcop/pquery.h"
 #include "tcop/tcopprot.h"
 #include "tcop/utility.h"
+#include "utils/builtins.h"
 #include "utils/guc.h"
+#include "utils/jsonb.h"
 #include "utils/memutils.h"
 #include "utils/snapmgr.h"
 }
@@ -50,28 +55,24 @@ void take_error(MemoryContext context, RunOutcome *out) {
     FreeErrorData(edata);
 }
 
-char *result_text(const char *tag, int spi_result, uint64 rows) {
-    switch (spi_result) {
-        case SPI_OK_SELECT:
-        case SPI_OK_SELINTO:
-        case SPI_OK_INSERT:
-        case SPI_OK_DELETE:
-        case SPI_OK_UPDATE:
-        case SPI_OK_INSERT_RETURNING:
-        case SPI_OK_DELETE_RETURNING:
-        case SPI_OK_UPDATE_RETURNING:
-#ifdef SPI_OK_MERGE
-        case SPI_OK_MERGE:
-#endif
-            return psprintf("%s " UINT64_FORMAT, tag, rows);
-        default:
-            return pstrdup(tag);
-    }
+Datum payload_datum(const char *payload) {
+    return payload ? DirectFunctionCall1(jsonb_in, CStringGetDatum(payload)) : (Datum)0;
+}
+
+// $1 for a top-level run: the payload, a jsonb constant.
+ParamListInfo payload_params(const char *payload) {
+    ParamListInfo params = makeParamList(1);
+    params->numParams = 1;
+    params->params[0].value = payload_datum(payload);
+    params->params[0].isnull = payload == NULL;
+    params->params[0].pflags = PARAM_FLAG_CONST;
+    params->params[0].ptype = JSONBOID;
+    return params;
 }
 
 }  // namespace
 
-void run_in_transaction(const char *command, Oid owner, const char *last_tag, RunOutcome *out) {
+void run_in_transaction(const char *command, Oid owner, const char *last_tag, const char *payload, RunOutcome *out) {
     MemoryContext caller_context = CurrentMemoryContext;
     ResourceOwner caller_owner = CurrentResourceOwner;
     Oid saved_user;
@@ -85,14 +86,18 @@ void run_in_transaction(const char *command, Oid owner, const char *last_tag, Ru
     {
         SetUserIdAndSecContext(owner, saved_security | SECURITY_LOCAL_USERID_CHANGE);
         apply_owner_settings(owner);
-        int rc = SPI_execute(command, false, 0);
-        uint64 rows = SPI_processed;
+        Oid types[1] = {JSONBOID};
+        Datum values[1] = {payload_datum(payload)};
+        char nulls[1] = {payload ? ' ' : 'n'};
+        int rc = SPI_execute_with_args(command, 1, types, values, nulls, false, 0);
+        MemoryContextSwitchTo(caller_context);
+        char *result = result_from_spi(last_tag, rc, SPI_processed, SPI_tuptable);
         ReleaseCurrentSubTransaction();
         MemoryContextSwitchTo(caller_context);
         CurrentResourceOwner = caller_owner;
         out->succeeded = true;
         out->error = NULL;
-        out->result = result_text(last_tag, rc, rows);
+        out->result = result;
     }
     PG_CATCH();
     {
@@ -106,7 +111,7 @@ void run_in_transaction(const char *command, Oid owner, const char *last_tag, Ru
     AtEOXact_GUC(false, guc_level);
 }
 
-void run_at_top_level(const char *command, Oid owner, RunOutcome *out) {
+void run_at_top_level(const char *command, Oid owner, const char *payload, RunOutcome *out) {
     MemoryContext caller_context = CurrentMemoryContext;
     Oid saved_user;
     int saved_security;
@@ -122,6 +127,8 @@ void run_at_top_level(const char *command, Oid owner, RunOutcome *out) {
         SetUserIdAndSecContext(owner, saved_security | SECURITY_LOCAL_USERID_CHANGE);
         apply_owner_settings(owner);
         MemoryContextSwitchTo(caller_context);
+        ParamListInfo params = payload_params(payload);
+        Oid param_types[1] = {JSONBOID};
         List *trees = pg_parse_query(command);
         ListCell *lc;
         foreach (lc, trees) {
@@ -136,31 +143,31 @@ void run_at_top_level(const char *command, Oid owner, RunOutcome *out) {
             if (snapshot_set)
                 PushActiveSnapshot(GetTransactionSnapshot());
 #if PG_VERSION_NUM >= 150000
-            List *queries = pg_analyze_and_rewrite_fixedparams(tree, command, NULL, 0, NULL);
+            List *queries = pg_analyze_and_rewrite_fixedparams(tree, command, param_types, 1, NULL);
 #else
-            List *queries = pg_analyze_and_rewrite(tree, command, NULL, 0, NULL);
+            List *queries = pg_analyze_and_rewrite(tree, command, param_types, 1, NULL);
 #endif
-            List *plans = pg_plan_queries(queries, command, CURSOR_OPT_PARALLEL_OK, NULL);
+            List *plans = pg_plan_queries(queries, command, CURSOR_OPT_PARALLEL_OK, params);
             if (snapshot_set)
                 PopActiveSnapshot();
 
             Portal portal = CreatePortal("", true, true);
             portal->visible = false;
             PortalDefineQuery(portal, NULL, command, tag, plans, NULL);
-            PortalStart(portal, NULL, 0, InvalidSnapshot);
-            DestReceiver *receiver = CreateDestReceiver(DestNone);
+            PortalStart(portal, params, 0, InvalidSnapshot);
+            DestReceiver *receiver = create_result_receiver();
             QueryCompletion completion;
             InitializeQueryCompletion(&completion);
             (void)PortalRun(portal, FETCH_ALL, true, true, receiver, receiver, &completion);
-            receiver->rDestroy(receiver);
             PortalDrop(portal, false);
             CommitTransactionCommand();
 
             MemoryContextSwitchTo(caller_context);
+            const char *tag_name = GetCommandTagName(completion.commandTag);
             out->result = command_tag_display_rowcount(completion.commandTag)
-                              ? psprintf("%s " UINT64_FORMAT, GetCommandTagName(completion.commandTag),
-                                         completion.nprocessed)
-                              : pstrdup(GetCommandTagName(completion.commandTag));
+                              ? result_text(psprintf("%s " UINT64_FORMAT, tag_name, completion.nprocessed),
+                                            captured_rows(receiver))
+                              : pstrdup(tag_name);
         }
         SetUserIdAndSecContext(saved_user, saved_security);
     }

@@ -11,12 +11,12 @@ struct RunOutcome {
 };
 
 // Runs `command` as `owner` inside the current transaction (SPI connected), in a subtransaction that alone rolls back on
-// error. `last_tag` is the command tag of its last statement.
-void run_in_transaction(const char *command, Oid owner, const char *last_tag, RunOutcome *out);
+// error. `last_tag` is the command tag of its last statement; `payload` (jsonb text, or NULL) is bound to $1.
+void run_in_transaction(const char *command, Oid owner, const char *last_tag, const char *payload, RunOutcome *out);
 
 // Runs `command` as `owner` statement by statement at top level, each statement in its own transaction, as a client's
-// separate queries would. Called outside any transaction; returns outside any transaction.
-void run_at_top_level(const char *command, Oid owner, RunOutcome *out);
+// separate queries would, with `payload` bound to $1. Called outside any transaction; returns outside any transaction.
+void run_at_top_level(const char *command, Oid owner, const char *payload, RunOutcome *out);
 
 // Undoes what a command may have left in the session: inside the recording transaction, then after its commit.
 // `settings`: also reset every setting (a transactional run's settings are already undone with its GUC nest level).

@@ -32,10 +32,17 @@ TimestampTz pending_due = DT_NOEND;
 
 enum Column {
     c_name, c_type, c_schedule, c_timezone, c_command, c_owner, c_status, c_start_time, c_next_exec_time,
-    c_transactional, c_column_count
+    c_transactional, c_timeout, c_max_retries, c_retry_delay, c_max_failures, c_catch_up, c_end_time, c_max_runs,
+    c_notify_on, c_notify_match, c_notify_channel, c_on_failure, c_run_requested, c_column_count
 };
-const char *const kColumnNames[c_column_count] = {"name",   "type",   "schedule",   "timezone",       "command",
-                                                  "owner",  "status", "start_time", "next_exec_time", "transactional"};
+const char *const kColumnNames[c_column_count] = {
+    "name",        "type",        "schedule",    "timezone",       "command",   "owner",
+    "status",      "start_time",  "next_exec_time", "transactional", "timeout", "max_retries",
+    "retry_delay", "max_failures", "catch_up",   "end_time",       "max_runs",  "notify_on",
+    "notify_match", "notify_channel", "on_failure", "run_requested"};
+
+// Whether this transaction asked for a manual run (chronos.run_now()).
+bool pending_manual = false;
 
 // One version of a row: the trigger's columns as text (NULL for SQL NULL), the way users wrote them.
 struct TaskRow {
@@ -53,6 +60,14 @@ bool same_text(const char *a, const char *b) {
     return (a == NULL && b == NULL) || (a != NULL && b != NULL && strcmp(a, b) == 0);
 }
 
+// Whether a column is written anew: always on INSERT, when its value differs on UPDATE. Plain data, safe across ereport.
+struct ColumnChanged {
+    bool is_update;
+    const TaskRow *row;
+    const TaskRow *old;
+    bool operator()(int c) const { return !is_update || !same_text(row->text[c], old->text[c]); }
+};
+
 bool is_blank(const char *s) {
     for (; *s; s++)
         if (!isspace((unsigned char)*s))
@@ -60,9 +75,16 @@ bool is_blank(const char *s) {
     return true;
 }
 
-void check_command(const char *command, const char *transactional) {
+// Where in the parsed text a syntax error is. When the row is written from inside a function, PostgreSQL's error
+// context callbacks have moved the position from cursorpos to internalpos.
+int error_position(const ErrorData *error) {
+    return error->cursorpos > 0 ? error->cursorpos : error->internalpos;
+}
+
+// Parses `command` (the task's command, or its on_failure command when `column` says so) and checks it can run.
+void check_command(const char *column, const char *command, const char *transactional) {
     if (is_blank(command))
-        ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE), errmsg("task command is empty"),
+        ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE), errmsg("task %s is empty", column),
                         errhint("Give one or more SQL statements, for example 'VACUUM ANALYZE my_table'.")));
     MemoryContext context = CurrentMemoryContext;
     ErrorData *volatile syntax_error = NULL;
@@ -79,18 +101,78 @@ void check_command(const char *command, const char *transactional) {
     }
     PG_END_TRY();
     if (syntax_error != NULL)
-        ereport(ERROR, (errcode(syntax_error->sqlerrcode), errmsg("invalid task command: %s", syntax_error->message),
-                        syntax_error->cursorpos > 0
-                            ? errdetail("The error is at character %d of the command.", syntax_error->cursorpos)
+        ereport(ERROR, (errcode(syntax_error->sqlerrcode), errmsg("invalid task %s: %s", column, syntax_error->message),
+                        error_position(syntax_error) > 0
+                            ? errdetail("The error is at character %d of the %s.", error_position(syntax_error), column)
                             : 0,
                         errhint("Check the command in psql first; separate statements with semicolons.")));
     if (kind.statements == 0)
-        ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE), errmsg("task command has no statement"),
+        ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE), errmsg("task %s has no statement", column),
                         errhint("Give one or more SQL statements, for example 'VACUUM ANALYZE my_table'.")));
     if (transactional != NULL && strcmp(transactional, "t") == 0 && kind.needs_top_level)
-        ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE), errmsg("task command cannot run in a transaction"),
+        ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE), errmsg("task %s cannot run in a transaction", column),
                         errdetail("%s cannot run inside a transaction block.", kind.top_level_reason),
-                        errhint("Set transactional to NULL (decided from the command) or to false.")));
+                        strcmp(column, "command") == 0
+                            ? errhint("Set transactional to NULL (decided from the command) or to false.")
+                            : errhint("on_failure runs in the transaction that records the failure; use a statement "
+                                      "that can run in a transaction.")));
+}
+
+void invalid_control(const char *column, const char *value, const char *allowed, const char *hint) {
+    ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE), errmsg("invalid %s \"%s\"", column, value),
+                    errdetail("%s", allowed), errhint("%s", hint)));
+}
+
+bool one_of(const char *value, const char *const *allowed) {
+    for (; *allowed; allowed++)
+        if (strcmp(value, *allowed) == 0)
+            return true;
+    return false;
+}
+
+// At least `min_us` microseconds long, counting a month as 30 days and a day as 24 hours.
+bool interval_at_least(const char *text, int64 min_us) {
+    Interval *span = DatumGetIntervalP(
+        DirectFunctionCall3(interval_in, CStringGetDatum(text), ObjectIdGetDatum(InvalidOid), Int32GetDatum(-1)));
+    double total = span->time + (double)span->day * USECS_PER_DAY + (double)span->month * 30 * USECS_PER_DAY;
+    return span->time >= 0 && span->day >= 0 && span->month >= 0 && total >= (double)min_us;
+}
+
+// The run controls: timeouts, retries, failures, catch-up, end, notifications, on_failure.
+void check_controls(char **text, const ColumnChanged &changed) {
+    static const char *const kCatchUp[] = {"skip", "once", "all", NULL};
+    static const char *const kNotifyOn[] = {"never", "failure", "success", "always", "match", NULL};
+    if (text[c_timeout] && changed(c_timeout) && !interval_at_least(text[c_timeout], 1000))
+        invalid_control("timeout", text[c_timeout], "A timeout is a positive interval of at least 1 millisecond.",
+                        "For example timeout => '5 minutes'; NULL uses chronos.default_timeout.");
+    if (changed(c_retry_delay) && !interval_at_least(text[c_retry_delay], USECS_PER_SEC))
+        invalid_control("retry_delay", text[c_retry_delay], "retry_delay is a positive interval of at least 1 second.",
+                        "For example retry_delay => '30 seconds'.");
+    if (changed(c_max_retries) && atoi(text[c_max_retries]) < 0)
+        invalid_control("max_retries", text[c_max_retries], "max_retries is 0 (no retry) or more.",
+                        "For example max_retries => 3.");
+    if (text[c_max_failures] && changed(c_max_failures) && atoi(text[c_max_failures]) < 1)
+        invalid_control("max_failures", text[c_max_failures], "max_failures is NULL (never) or at least 1.",
+                        "For example max_failures => 5.");
+    if (text[c_max_runs] && changed(c_max_runs) && atoll(text[c_max_runs]) < 1)
+        invalid_control("max_runs", text[c_max_runs], "max_runs is NULL (no limit) or at least 1.",
+                        "For example max_runs => 10.");
+    if (changed(c_catch_up) && !one_of(text[c_catch_up], kCatchUp))
+        invalid_control("catch_up", text[c_catch_up], "catch_up is 'skip', 'once' or 'all'.",
+                        "'skip' runs at the next future slot, 'once' runs once now, 'all' runs every missed slot.");
+    if (changed(c_notify_on) && !one_of(text[c_notify_on], kNotifyOn))
+        invalid_control("notify_on", text[c_notify_on],
+                        "notify_on is 'never', 'failure', 'success', 'always' or 'match'.",
+                        "For example notify_on => 'failure'.");
+    if (strcmp(text[c_notify_on], "match") == 0 && (text[c_notify_match] == NULL || strcmp(text[c_notify_match], "{}") == 0))
+        invalid_control("notify_match", text[c_notify_match] ? text[c_notify_match] : "NULL",
+                        "notify_on 'match' needs keywords in notify_match.",
+                        "For example notify_match => ARRAY['deadlock', 'timeout'].");
+    if (changed(c_notify_channel) && (text[c_notify_channel][0] == '\0' || strlen(text[c_notify_channel]) >= NAMEDATALEN))
+        invalid_control("notify_channel", text[c_notify_channel], "A channel name has 1 to 63 characters.",
+                        "For example notify_channel => 'chronos'.");
+    if (text[c_on_failure] && changed(c_on_failure))
+        check_command("on_failure", text[c_on_failure], "t");
 }
 
 void check_type(const char *name, const char *type, const char *schedule) {
@@ -146,11 +228,15 @@ TimestampTz first_exec_time(const char *type, const char *schedule, const char *
 }
 
 void wake_at_commit(XactEvent event, void *) {
+    if (event == XACT_EVENT_COMMIT && pending_manual)
+        request_manual_runs(MyDatabaseId);
     if (event == XACT_EVENT_COMMIT && pending_due != DT_NOEND)
         wake_for_due_task(MyDatabaseId, pending_due);
     if (event == XACT_EVENT_COMMIT || event == XACT_EVENT_ABORT || event == XACT_EVENT_PARALLEL_COMMIT ||
-        event == XACT_EVENT_PARALLEL_ABORT || event == XACT_EVENT_PREPARE)
+        event == XACT_EVENT_PARALLEL_ABORT || event == XACT_EVENT_PREPARE) {
         pending_due = DT_NOEND;
+        pending_manual = false;
+    }
 }
 
 void set_column(TupleDesc desc, Column c, const char *text, int *columns, Datum *values, bool *nulls, int *n) {
@@ -184,11 +270,12 @@ extern "C" Datum chronos_task_before_write(PG_FUNCTION_ARGS) {
     read_row(tuple, desc, &row);
     if (is_update)
         read_row(trigger->tg_trigtuple, desc, &old);
-    auto changed = [&](Column c) { return !is_update || !same_text(row.text[c], old.text[c]); };
+    const ColumnChanged changed = {is_update, &row, &old};
 
     char **text = row.text;
     if (text[c_command] != NULL && (changed(c_command) || changed(c_transactional)))
-        check_command(text[c_command], text[c_transactional]);
+        check_command("command", text[c_command], text[c_transactional]);
+    check_controls(text, changed);
     if (text[c_type] == NULL)
         text[c_type] = pstrdup(text[c_schedule] ? "loop" : "once");
     check_type(text[c_name], text[c_type], text[c_schedule]);
@@ -220,7 +307,7 @@ extern "C" Datum chronos_task_before_write(PG_FUNCTION_ARGS) {
 
     // A user who sets next_exec_time moves the next run; otherwise it follows from what changed.
     bool scheduled = strcmp(text[c_status], "scheduled") == 0;
-    bool user_moved = is_update && text[c_next_exec_time] != NULL && changed(c_next_exec_time);
+    bool user_moved = text[c_next_exec_time] != NULL && changed(c_next_exec_time);
     bool resumed = is_update && scheduled && changed(c_status);
     bool reshaped = changed(c_schedule) || changed(c_timezone) || changed(c_start_time) || changed(c_type);
     if (!user_moved && scheduled && (text[c_next_exec_time] == NULL || resumed || reshaped))
@@ -228,6 +315,16 @@ extern "C" Datum chronos_task_before_write(PG_FUNCTION_ARGS) {
             timestamp_text(first_exec_time(text[c_type], text[c_schedule], text[c_timezone], start));
     if (scheduled && text[c_next_exec_time] != NULL)
         pending_due = Min(pending_due, timestamp_of(text[c_next_exec_time]));
+    if (strcmp(text[c_type], "loop") == 0 && text[c_end_time] != NULL && (changed(c_end_time) || reshaped) &&
+        text[c_next_exec_time] != NULL && timestamp_of(text[c_next_exec_time]) > timestamp_of(text[c_end_time]))
+        ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE), errmsg("end_time is before the task's next run"),
+                        errdetail("The next run would be at %s; end_time is %s.", text[c_next_exec_time],
+                                  text[c_end_time]),
+                        errhint("Set end_time after the next run, or leave it NULL.")));
+    if (strcmp(text[c_run_requested], "t") == 0 && changed(c_run_requested)) {
+        pending_manual = true;
+        pending_due = Min(pending_due, GetCurrentTimestamp());
+    }
 
     int columns[6];
     Datum values[6];

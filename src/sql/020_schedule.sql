@@ -15,3 +15,11 @@ LANGUAGE C STABLE PARALLEL SAFE
 AS 'MODULE_PATHNAME', 'chronos_describe_schedule';
 
 COMMENT ON FUNCTION chronos.describe_schedule(text, text) IS 'a short English description of schedule';
+
+CREATE FUNCTION chronos.next_runs(task_name text, count int)
+RETURNS SETOF timestamptz
+LANGUAGE C STABLE STRICT
+AS 'MODULE_PATHNAME', 'chronos_next_runs_of_task';
+
+COMMENT ON FUNCTION chronos.next_runs(text, int) IS
+'the next count runs of the task called task_name, honouring its schedule, time zone, start and end time and max_runs';

@@ -23,6 +23,20 @@ CREATE TABLE chronos.tasks (
     run_count       bigint NOT NULL DEFAULT 0,
     failure_count   int NOT NULL DEFAULT 0,
     transactional   boolean,
+    timeout         interval,
+    max_retries     int NOT NULL DEFAULT 0,
+    retry_delay     interval NOT NULL DEFAULT '1 minute',
+    max_failures    int,
+    catch_up        text NOT NULL DEFAULT 'skip',
+    end_time        timestamptz,
+    max_runs        bigint,
+    payload         jsonb,
+    notify_on       text NOT NULL DEFAULT 'never',
+    notify_match    text[],
+    notify_channel  text NOT NULL DEFAULT 'chronos',
+    on_failure      text,
+    attempt         int NOT NULL DEFAULT 1,
+    run_requested   boolean NOT NULL DEFAULT false,
     remark          text,
     created_at      timestamptz NOT NULL DEFAULT now()
 );
@@ -34,9 +48,22 @@ COMMENT ON COLUMN chronos.tasks.timezone IS 'zone the schedule is evaluated in; 
 COMMENT ON COLUMN chronos.tasks.owner IS 'role the command runs as; defaults to current_user';
 COMMENT ON COLUMN chronos.tasks.next_exec_time IS 'when the task runs next; computed, but may be set to move the next run';
 COMMENT ON COLUMN chronos.tasks.transactional IS 'NULL: decided from the command; true: one transaction with its bookkeeping';
+COMMENT ON COLUMN chronos.tasks.timeout IS 'a run still going after this is cancelled (timed_out); NULL: chronos.default_timeout';
+COMMENT ON COLUMN chronos.tasks.max_retries IS 'retries of a failed or timed-out run';
+COMMENT ON COLUMN chronos.tasks.retry_delay IS 'delay before the first retry, doubled for each further one (capped, jittered)';
+COMMENT ON COLUMN chronos.tasks.max_failures IS 'a loop task fails after this many consecutive failed runs; NULL: never';
+COMMENT ON COLUMN chronos.tasks.catch_up IS 'missed slots of a loop task: skip, once or all';
+COMMENT ON COLUMN chronos.tasks.end_time IS 'a loop task is done once its next run would be after this';
+COMMENT ON COLUMN chronos.tasks.max_runs IS 'a loop task is done after this many runs';
+COMMENT ON COLUMN chronos.tasks.payload IS 'passed to the command as $1';
+COMMENT ON COLUMN chronos.tasks.notify_on IS 'pg_notify after a run: never, failure, success, always or match (notify_match)';
+COMMENT ON COLUMN chronos.tasks.on_failure IS 'SQL run as the owner when a run has finally failed, with the run as JSON in $1';
+COMMENT ON COLUMN chronos.tasks.attempt IS 'attempt number of the next run (above 1 while retrying)';
+COMMENT ON COLUMN chronos.tasks.run_requested IS 'set by chronos.run_now(): one manual run as soon as a worker is free';
 
 -- The workers' only lookup: the earliest due task. Small, because finished and paused tasks are not in it.
 CREATE INDEX tasks_due ON chronos.tasks (next_exec_time) WHERE status = 'scheduled';
+CREATE INDEX tasks_requested ON chronos.tasks (id) WHERE run_requested;
 
 CREATE TABLE chronos.runs (
     run_id          bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
@@ -49,13 +76,17 @@ CREATE TABLE chronos.runs (
     status          chronos.run_status NOT NULL,
     error           text,
     result          text,
-    pid             int
+    pid             int,
+    attempt         int NOT NULL DEFAULT 1,
+    manual          boolean NOT NULL DEFAULT false
 );
 
 COMMENT ON TABLE chronos.runs IS 'one row per run of a task; kept after the task is deleted';
 COMMENT ON COLUMN chronos.runs.scheduled_for IS 'the due time the run served';
 COMMENT ON COLUMN chronos.runs.error IS 'SQLSTATE and message of a failed run';
-COMMENT ON COLUMN chronos.runs.result IS 'command tag and rows affected of the last statement';
+COMMENT ON COLUMN chronos.runs.result IS 'command tag, rows affected and first rows of the last statement';
+COMMENT ON COLUMN chronos.runs.attempt IS '1 for a first attempt, 2 for the first retry, …';
+COMMENT ON COLUMN chronos.runs.manual IS 'started by chronos.run_now()';
 
 CREATE INDEX runs_task_history ON chronos.runs (task_id, run_id DESC);
 CREATE INDEX runs_age ON chronos.runs USING brin (started_at);

@@ -43,3 +43,23 @@ SELECT run_id, task_id, task_name, owner, status, scheduled_for, started_at, fin
  ORDER BY run_id DESC;
 
 COMMENT ON VIEW chronos.history IS 'runs, newest first';
+
+CREATE VIEW chronos.task_stats WITH (security_invoker = true) AS
+SELECT t.id AS task_id, t.name,
+       count(r.run_id) AS runs,
+       count(r.run_id) FILTER (WHERE r.status <> 'succeeded') AS failures,
+       round(100.0 * count(r.run_id) FILTER (WHERE r.status = 'succeeded') / nullif(count(r.run_id), 0), 1)
+           AS success_rate,
+       avg(r.finished_at - r.started_at) AS avg_duration,
+       percentile_cont(0.5) WITHIN GROUP (ORDER BY r.finished_at - r.started_at) AS p50_duration,
+       percentile_cont(0.95) WITHIN GROUP (ORDER BY r.finished_at - r.started_at) AS p95_duration,
+       max(r.finished_at - r.started_at) AS max_duration,
+       (SELECT e.error FROM chronos.runs e
+         WHERE e.task_id = t.id AND e.status NOT IN ('succeeded', 'running') ORDER BY e.run_id DESC LIMIT 1)
+           AS last_error,
+       max(r.started_at) FILTER (WHERE r.status = 'succeeded') AS last_success
+  FROM chronos.tasks t
+  LEFT JOIN chronos.runs r ON r.task_id = t.id AND r.status <> 'running'
+ GROUP BY t.id, t.name;
+
+COMMENT ON VIEW chronos.task_stats IS 'per task, over the runs kept in chronos.runs: counts, success rate, durations';

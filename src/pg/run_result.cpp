@@ -1,0 +1,129 @@
+// The result text of a run (see run_result.hpp).
+#include "run_result.hpp"
+
+#include "settings.hpp"
+
+extern "C" {
+#include "access/tupdesc.h"
+#include "executor/tuptable.h"
+#include "fmgr.h"
+#include "lib/stringinfo.h"
+#include "utils/lsyscache.h"
+}
+
+namespace {
+
+// Appends one row, as psql's unaligned format would print it; false once the size limit is reached.
+bool append_row(StringInfo out, TupleDesc desc, const Datum *values, const bool *nulls, FmgrInfo *output) {
+    if (out->len >= chronos_max_result_size)
+        return false;
+    appendStringInfoChar(out, '\n');
+    for (int i = 0; i < desc->natts; i++) {
+        if (TupleDescAttr(desc, i)->attisdropped)
+            continue;
+        if (i > 0)
+            appendStringInfoChar(out, '|');
+        if (!nulls[i])
+            appendStringInfoString(out, OutputFunctionCall(&output[i], values[i]));
+    }
+    return out->len < chronos_max_result_size;
+}
+
+FmgrInfo *output_functions(TupleDesc desc) {
+    FmgrInfo *output = static_cast<FmgrInfo *>(palloc0(sizeof(FmgrInfo) * Max(desc->natts, 1)));
+    for (int i = 0; i < desc->natts; i++) {
+        Oid function;
+        bool varlena;
+        getTypeOutputInfo(TupleDescAttr(desc, i)->atttypid, &function, &varlena);
+        fmgr_info(function, &output[i]);
+    }
+    return output;
+}
+
+struct ResultReceiver {
+    DestReceiver pub;  // first: PostgreSQL sees a DestReceiver
+    StringInfoData rows;
+    FmgrInfo *output;
+    bool full;
+};
+
+bool receive_slot(TupleTableSlot *slot, DestReceiver *self) {
+    ResultReceiver *receiver = reinterpret_cast<ResultReceiver *>(self);
+    if (!receiver->full) {
+        slot_getallattrs(slot);
+        receiver->full = !append_row(&receiver->rows, slot->tts_tupleDescriptor, slot->tts_values, slot->tts_isnull,
+                                     receiver->output);
+    }
+    return true;
+}
+
+void startup_receiver(DestReceiver *self, int, TupleDesc desc) {
+    ResultReceiver *receiver = reinterpret_cast<ResultReceiver *>(self);
+    receiver->output = output_functions(desc);
+    resetStringInfo(&receiver->rows);
+    receiver->full = chronos_max_result_size == 0;
+}
+
+void shutdown_receiver(DestReceiver *) {}
+
+void destroy_receiver(DestReceiver *) {}
+
+}  // namespace
+
+char *result_text(const char *tag_and_count, const char *rows) {
+    StringInfoData out;
+    initStringInfo(&out);
+    appendStringInfoString(&out, tag_and_count);
+    appendStringInfoString(&out, rows ? rows : "");
+    if (out.len > chronos_max_result_size && chronos_max_result_size >= (int)strlen(tag_and_count))
+        out.data[chronos_max_result_size] = '\0';
+    return out.data;
+}
+
+char *result_from_spi(const char *tag, int spi_result, uint64 rows, SPITupleTable *tuples) {
+    switch (spi_result) {
+        case SPI_OK_SELECT:
+        case SPI_OK_SELINTO:
+        case SPI_OK_INSERT:
+        case SPI_OK_DELETE:
+        case SPI_OK_UPDATE:
+        case SPI_OK_INSERT_RETURNING:
+        case SPI_OK_DELETE_RETURNING:
+        case SPI_OK_UPDATE_RETURNING:
+#ifdef SPI_OK_MERGE
+        case SPI_OK_MERGE:
+#endif
+            break;
+        default:
+            return pstrdup(tag);
+    }
+    StringInfoData captured;
+    initStringInfo(&captured);
+    if (tuples != NULL && chronos_max_result_size > 0) {
+        TupleDesc desc = tuples->tupdesc;
+        FmgrInfo *output = output_functions(desc);
+        Datum *values = static_cast<Datum *>(palloc(sizeof(Datum) * Max(desc->natts, 1)));
+        bool *nulls = static_cast<bool *>(palloc(sizeof(bool) * Max(desc->natts, 1)));
+        for (uint64 i = 0; i < rows && i < tuples->numvals; i++) {
+            heap_deform_tuple(tuples->vals[i], desc, values, nulls);
+            if (!append_row(&captured, desc, values, nulls, output))
+                break;
+        }
+    }
+    return result_text(psprintf("%s " UINT64_FORMAT, tag, rows), captured.data);
+}
+
+DestReceiver *create_result_receiver(void) {
+    ResultReceiver *receiver = static_cast<ResultReceiver *>(palloc0(sizeof(ResultReceiver)));
+    receiver->pub.receiveSlot = receive_slot;
+    receiver->pub.rStartup = startup_receiver;
+    receiver->pub.rShutdown = shutdown_receiver;
+    receiver->pub.rDestroy = destroy_receiver;
+    receiver->pub.mydest = DestNone;
+    initStringInfo(&receiver->rows);
+    return &receiver->pub;
+}
+
+const char *captured_rows(DestReceiver *receiver) {
+    return reinterpret_cast<ResultReceiver *>(receiver)->rows.data;
+}

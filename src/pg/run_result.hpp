@@ -1,0 +1,19 @@
+// The result text of a run kept in chronos.runs.result: the command tag and rows affected of the last statement, then
+// its first rows (columns separated by '|', one row a line), cut at chronos.max_result_size bytes.
+#pragma once
+#include "postgres.hpp"
+
+extern "C" {
+#include "executor/spi.h"
+#include "tcop/dest.h"
+}
+
+// From the last statement of an SPI execution.
+char *result_from_spi(const char *tag, int spi_result, uint64 rows, SPITupleTable *tuples);
+
+// A DestReceiver that keeps the first rows of a top-level statement's output as result text.
+DestReceiver *create_result_receiver(void);
+// The captured rows as text (may be empty), after the statement ran.
+const char *captured_rows(DestReceiver *receiver);
+// "TAG n" (or "TAG") followed by the captured rows.
+char *result_text(const char *tag_and_count, const char *rows);

@@ -1,0 +1,293 @@
+// One executor step: claim → run → record (see run_step.hpp). Functions here keep plain data on their frames; the
+// task being run lives in statics so that the error path can still record it.
+#include "run_step.hpp"
+
+#include "catalog.hpp"
+#include "command_kind.hpp"
+#include "pg_time_zone.hpp"
+#include "settings.hpp"
+#include "shared_state.hpp"
+#include "task_run.hpp"
+
+extern "C" {
+#include "access/xact.h"
+#include "executor/spi.h"
+#include "miscadmin.h"
+#include "pgstat.h"
+#include "utils/acl.h"
+#include "utils/builtins.h"
+#include "utils/memutils.h"
+#include "utils/snapmgr.h"
+#include "utils/timeout.h"
+#include "utils/timestamp.h"
+}
+
+namespace {
+
+MemoryContext run_context;
+ClaimedTask current_task;
+bool has_current_task;
+TimestampTz current_started_at;
+
+volatile sig_atomic_t run_timed_out = false;
+TimeoutId run_timeout_id;
+
+const char *const kRunStatusNames[] = {"succeeded", "failed", "timed_out", "cancelled"};
+const char *const kTaskStatusNames[] = {"scheduled", "done", "failed"};
+
+void begin_transaction(void) {
+    SetCurrentStatementStartTimestamp();
+    StartTransactionCommand();
+    SPI_connect();
+    PushActiveSnapshot(GetTransactionSnapshot());
+}
+
+void commit_transaction(void) {
+    SPI_finish();
+    PopActiveSnapshot();
+    CommitTransactionCommand();
+}
+
+// The run's timeout fired: cancel the command as pg_cancel_backend would.
+void on_run_timeout(void) {
+    run_timed_out = true;
+    QueryCancelPending = true;
+    InterruptPending = true;
+    SetLatch(MyLatch);
+}
+
+int64 timeout_ms_of(const ClaimedTask *task) {
+    return task->timeout_ms >= 0 ? task->timeout_ms : chronos_default_timeout_ms;
+}
+
+void arm_run_timeout(const ClaimedTask *task) {
+    run_timed_out = false;
+    int64 timeout_ms = timeout_ms_of(task);
+    if (timeout_ms > 0)
+        enable_timeout_after(run_timeout_id, (int)Min(timeout_ms, (int64)INT_MAX));
+}
+
+// After the command: a cancel or timeout arriving now is too late to matter and must not hit the bookkeeping.
+void disarm_run_timeout(void) {
+    disable_timeout(run_timeout_id, false);
+    QueryCancelPending = false;
+}
+
+chronos::RunOutcomeKind outcome_kind(const RunOutcome *outcome) {
+    if (outcome->succeeded)
+        return chronos::RunOutcomeKind::succeeded;
+    if (run_timed_out)
+        return chronos::RunOutcomeKind::timed_out;
+    if (run_cancel_requested())
+        return chronos::RunOutcomeKind::cancelled;
+    return chronos::RunOutcomeKind::failed;
+}
+
+// What the task becomes after a run: the core's retry / failure / end policy. A manual run leaves the task as it was.
+void decide_record(const ClaimedTask *task, const RunOutcome *outcome, chronos::RunOutcomeKind kind,
+                   RunRecord *record, bool *finally_failed) {
+    record->finished_at = GetCurrentTimestamp();
+    record->started_at = current_started_at;
+    record->run_status = kRunStatusNames[static_cast<int>(kind)];
+    record->error = outcome->error;
+    record->result = outcome->result;
+    *finally_failed = false;
+    if (kind == chronos::RunOutcomeKind::timed_out)
+        record->error = psprintf("57014: run timed out after " INT64_FORMAT " ms", timeout_ms_of(task));
+    else if (kind == chronos::RunOutcomeKind::cancelled)
+        record->error = pstrdup("57014: run cancelled by chronos.cancel()");
+
+    if (task->manual) {
+        record->task_status = task->status;
+        record->has_next = task->next_exec_time_known;
+        record->next_exec_time = task->next_exec_time;
+        record->failure_count = task->failure_count;
+        record->next_attempt = task->attempt;
+        return;
+    }
+    chronos::RunFacts facts = {task->scheduled_for, record->finished_at, task->attempt, task->failure_count,
+                               task->run_count,     kind,
+                               ((uint64)random() << 32) ^ (uint64)random()};
+    chronos::TimeZone zone = {};
+    chronos::CoreError error;
+    chronos::NextState next;
+    bool zone_known = !task->is_loop || find_time_zone(task->timezone, &zone);
+    if (!zone_known || !chronos::engine_after_run(&task->policy, &facts, &zone, &next, &error)) {
+        record->task_status = "failed";
+        record->has_next = false;
+        record->failure_count = task->failure_count + 1;
+        record->next_attempt = 1;
+        record->error = zone_known ? psprintf("%s: %s", error.message, error.detail)
+                                   : psprintf("unknown time zone \"%s\"", task->timezone);
+        return;
+    }
+    record->task_status = kTaskStatusNames[next.status];
+    record->has_next = next.has_next;
+    record->next_exec_time = next.next_exec_time;
+    record->failure_count = next.failure_count;
+    record->next_attempt = next.attempt;
+    *finally_failed = next.finally_failed;
+}
+
+// A requested manual run (chronos.run_now()) first, else the earliest due task.
+bool claim_task(TimestampTz now) {
+    if (take_manual_request(MyDatabaseId)) {
+        if (claim_requested_task(now, run_context, &current_task)) {
+            request_manual_runs(MyDatabaseId);  // there may be more
+            return true;
+        }
+    }
+    return claim_due_task(now, run_context, &current_task);
+}
+
+// For a late loop task: whether it runs (and for which slot), or its missed slots are skipped.
+bool catch_up_allows_run(ClaimedTask *task, TimestampTz now) {
+    if (task->manual || !task->is_loop || task->attempt > 1)
+        return true;
+    chronos::TimeZone zone;
+    chronos::CoreError error;
+    chronos::CatchUpDecision decision;
+    if (!find_time_zone(task->timezone, &zone) ||
+        !chronos::engine_catch_up(&task->policy, task->scheduled_for, now, chronos_max_catch_up, &zone, &decision,
+                                  &error))
+        return true;  // the run records the problem
+    if (decision.run) {
+        task->scheduled_for = decision.slot;
+        return true;
+    }
+    skip_missed_slots(task, decision.next_exec_time);
+    return false;
+}
+
+// Whether the command runs in one transaction with its bookkeeping; a command that does not parse fails its run.
+bool classify_for_run(const ClaimedTask *task, CommandKind *kind, RunOutcome *failure) {
+    MemoryContext context = CurrentMemoryContext;
+    volatile bool parsed = false;
+    PG_TRY();
+    {
+        *kind = classify_command(task->command);
+        parsed = true;
+    }
+    PG_CATCH();
+    {
+        MemoryContextSwitchTo(context);
+        ErrorData *edata = CopyErrorData();
+        FlushErrorState();
+        failure->succeeded = false;
+        failure->error = psprintf("%s: %s", unpack_sql_state(edata->sqlerrcode), edata->message);
+        failure->result = NULL;
+    }
+    PG_END_TRY();
+    return parsed;
+}
+
+// on_failure: SQL run as the owner once a run has finally failed, with the run's JSON as $1. Its failure is logged.
+void run_on_failure(const ClaimedTask *task, Oid owner, const char *run_json) {
+    if (task->on_failure == NULL || run_json == NULL || !OidIsValid(owner))
+        return;
+    RunOutcome outcome;
+    run_in_transaction(task->on_failure, owner, "SELECT", run_json, &outcome);
+    if (!outcome.succeeded)
+        ereport(WARNING, (errmsg("pg_chronos: on_failure of task " INT64_FORMAT " failed: %s", task->id,
+                                 outcome.error)));
+}
+
+void report_activity(const ClaimedTask *task) {
+    pgstat_report_activity(STATE_RUNNING,
+                           psprintf("pg_chronos task %s: %s", task->name ? task->name : "", task->command));
+}
+
+}  // namespace
+
+void init_run_step(void) {
+    run_context = AllocSetContextCreate(TopMemoryContext, "pg_chronos run", ALLOCSET_DEFAULT_SIZES);
+    run_timeout_id = RegisterTimeout(USER_TIMEOUT, on_run_timeout);
+}
+
+Step run_one_step(TimestampTz *next_due) {
+    MemoryContextReset(run_context);
+    MemoryContextSwitchTo(run_context);
+    begin_transaction();
+    if (!extension_is_installed()) {
+        commit_transaction();
+        return Step::extension_gone;
+    }
+    TimestampTz now = GetCurrentTimestamp();
+    has_current_task = claim_task(now);
+    if (!has_current_task) {
+        *next_due = earliest_next_exec_time();
+        commit_transaction();
+        return Step::idle;
+    }
+    ClaimedTask *task = &current_task;
+    if (!catch_up_allows_run(task, now)) {
+        has_current_task = false;
+        *next_due = earliest_next_exec_time();
+        commit_transaction();
+        return Step::ran;
+    }
+    hand_over_watch(chronos_max_workers);
+    current_started_at = GetCurrentTimestamp();
+    MemoryContextSwitchTo(run_context);
+
+    CommandKind kind;
+    RunOutcome outcome;
+    Oid owner = get_role_oid(task->owner, true);
+    bool runnable = OidIsValid(owner);
+    if (!runnable) {
+        outcome = {false, psprintf("42704: role \"%s\" does not exist", task->owner), NULL};
+    } else {
+        runnable = classify_for_run(task, &kind, &outcome);
+    }
+    bool transactional = !runnable || (task->transactional >= 0 ? task->transactional == 1 : !kind.needs_top_level);
+    publish_run(task->id, task->scheduled_for, current_started_at, transactional);
+    report_activity(task);
+
+    RunRecord record;
+    bool finally_failed;
+    char *run_json;
+    if (transactional) {
+        if (runnable) {
+            arm_run_timeout(task);
+            run_in_transaction(task->command, owner, kind.last_tag, task->payload, &outcome);
+            disarm_run_timeout();
+        }
+        reset_session_state_in_transaction(false);
+        decide_record(task, &outcome, outcome_kind(&outcome), &record, &finally_failed);
+        run_json = record_run(task, &record, run_context);
+    } else {
+        int64 run_id = record_run_start(task, current_started_at);
+        commit_transaction();
+        MemoryContextSwitchTo(run_context);
+        arm_run_timeout(task);
+        run_at_top_level(task->command, owner, task->payload, &outcome);
+        disarm_run_timeout();
+        begin_transaction();
+        reset_session_state_in_transaction(true);
+        decide_record(task, &outcome, outcome_kind(&outcome), &record, &finally_failed);
+        run_json = record_run_end(task, run_id, &record, run_context);
+    }
+    if (finally_failed)
+        run_on_failure(task, owner, run_json);
+    *next_due = earliest_next_exec_time();
+    commit_transaction();
+
+    reset_session_state_after_commit();
+    has_current_task = false;
+    clear_run();
+    pgstat_report_activity(STATE_IDLE, NULL);
+    return Step::ran;
+}
+
+void record_escaped_error(const char *message) {
+    if (!has_current_task)
+        return;
+    has_current_task = false;
+    RunOutcome outcome = {false, psprintf("XX000: %s", message), NULL};
+    begin_transaction();
+    RunRecord record;
+    bool finally_failed;
+    decide_record(&current_task, &outcome, chronos::RunOutcomeKind::failed, &record, &finally_failed);
+    record_run(&current_task, &record, run_context);
+    commit_transaction();
+}

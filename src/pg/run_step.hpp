@@ -1,0 +1,22 @@
+// One step of an executor: claim a due task (or a requested manual run), run it as its owner, record the outcome —
+// claim → run → record — applying the task's controls (catch-up, timeout, retries, failures, end, on_failure).
+#pragma once
+#include "postgres.hpp"
+
+extern "C" {
+#include "datatype/timestamp.h"
+}
+
+enum class Step { ran, idle, extension_gone };
+
+// Registers the run timeout and the run memory context; once per executor.
+void init_run_step(void);
+
+// Does one step. Returns what it did; *next_due is the earliest next_exec_time seen afterwards (DT_NOEND if none), so
+// that an executor with nothing more to do can sleep without another transaction. An error may escape (longjmp): the
+// caller then aborts the transaction and calls record_escaped_error().
+Step run_one_step(TimestampTz *next_due);
+
+// After an error escaped run_one_step: records the run it was doing as failed, in a fresh transaction, and moves the
+// task on, so that one bad task can neither stop the executor nor make it spin.
+void record_escaped_error(const char *message);

@@ -1,0 +1,60 @@
+-- Verbs over chronos.tasks. pause and resume are plain UPDATEs of status (the same UPDATE users may write); run_now sets
+-- run_requested; cancel signals the worker running the task. Each raises 42704 for an unknown name.
+
+CREATE FUNCTION chronos.pause(name text) RETURNS boolean
+LANGUAGE plpgsql AS $$
+DECLARE
+    was chronos.task_state;
+BEGIN
+    SELECT t.status INTO was FROM chronos.tasks t WHERE t.name = pause.name;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'task "%" does not exist', pause.name USING ERRCODE = 'undefined_object',
+            HINT = 'SELECT name FROM chronos.task_status lists the tasks you can see.';
+    END IF;
+    UPDATE chronos.tasks t SET status = 'paused' WHERE t.name = pause.name AND t.status <> 'paused';
+    RETURN was <> 'paused';
+END
+$$;
+
+COMMENT ON FUNCTION chronos.pause(text) IS 'stop running the task; false if it was already paused';
+
+CREATE FUNCTION chronos.resume(name text) RETURNS timestamptz
+LANGUAGE plpgsql AS $$
+DECLARE
+    next timestamptz;
+BEGIN
+    UPDATE chronos.tasks t SET status = 'scheduled', next_exec_time = NULL
+     WHERE t.name = resume.name AND t.status IN ('paused', 'done', 'failed');
+    SELECT t.next_exec_time INTO next FROM chronos.tasks t WHERE t.name = resume.name;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'task "%" does not exist', resume.name USING ERRCODE = 'undefined_object',
+            HINT = 'SELECT name FROM chronos.task_status lists the tasks you can see.';
+    END IF;
+    RETURN next;
+END
+$$;
+
+COMMENT ON FUNCTION chronos.resume(text) IS 'schedule a paused (or finished) task again; returns its next run time';
+
+CREATE FUNCTION chronos.run_now(name text) RETURNS bigint
+LANGUAGE plpgsql AS $$
+DECLARE
+    task_id bigint;
+BEGIN
+    UPDATE chronos.tasks t SET run_requested = true WHERE t.name = run_now.name RETURNING t.id INTO task_id;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'task "%" does not exist', run_now.name USING ERRCODE = 'undefined_object',
+            HINT = 'SELECT name FROM chronos.task_status lists the tasks you can see.';
+    END IF;
+    RETURN task_id;
+END
+$$;
+
+COMMENT ON FUNCTION chronos.run_now(text) IS
+'run the task once as soon as a worker is free (a manual run), without moving its schedule; returns its id';
+
+CREATE FUNCTION chronos.cancel(name text) RETURNS boolean
+LANGUAGE C STRICT AS 'MODULE_PATHNAME', 'chronos_cancel';
+
+COMMENT ON FUNCTION chronos.cancel(text) IS
+'cancel the run of the task in progress (recorded as cancelled; a loop task keeps its schedule); false if none runs';

@@ -1,14 +1,13 @@
 // SQL-callable views of the schedule engine: chronos.next_runs() and chronos.describe_schedule(). They need no worker.
 #include "core_error.hpp"
 #include "pg_time_zone.hpp"
+#include "task_preview.hpp"
 
 extern "C" {
 #include "funcapi.h"
 #include "utils/builtins.h"
 #include "utils/timestamp.h"
 }
-
-constexpr int kMaxPreviewCount = 10000;
 
 extern "C" {
 PG_FUNCTION_INFO_V1(chronos_next_runs);
@@ -39,10 +38,16 @@ extern "C" Datum chronos_next_runs(PG_FUNCTION_ARGS) {
             auto *fires = static_cast<chronos::TimestampUs *>(
                 MemoryContextAlloc(funcctx->multi_call_memory_ctx, sizeof(chronos::TimestampUs) * (count + 1)));
             chronos::CoreError error;
-            if (!chronos::engine_next_fires(schedule, after, after, &zone, count, fires, &error))
-                raise_core_error(&error);
+            int n = count;
+            // next_runs('nightly') reaches this function (text wins over the task overload's name): a text that is
+            // not a schedule but names a task previews that task.
+            if (!chronos::engine_next_fires(schedule, after, after, &zone, count, fires, &error)) {
+                if (!task_name_exists(schedule))
+                    raise_core_error(&error);
+                n = preview_task_runs(schedule, count, fires);
+            }
             funcctx->user_fctx = fires;
-            funcctx->max_calls = count;
+            funcctx->max_calls = n;
         }
     }
 

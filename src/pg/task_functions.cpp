@@ -1,5 +1,7 @@
 // SQL functions about one task, looked up by name with the caller's rights (row-level security applies):
 // chronos.cancel(name) and chronos.next_runs(task_name, count).
+#include "task_preview.hpp"
+
 #include "core_error.hpp"
 #include "pg_time_zone.hpp"
 #include "shared_state.hpp"
@@ -21,17 +23,15 @@ PG_FUNCTION_INFO_V1(chronos_next_runs_of_task);
 
 namespace {
 
-constexpr int kMaxPreviewCount = 10000;
-
 // Runs `sql` with the task name as $1 and errors out if no visible task has that name.
-void select_task(const char *sql, text *name) {
+void select_task(const char *sql, const char *name) {
     Oid types[1] = {TEXTOID};
-    Datum values[1] = {PointerGetDatum(name)};
+    Datum values[1] = {CStringGetTextDatum(name)};
     int rc = SPI_execute_with_args(sql, 1, types, values, NULL, true, 1);
     if (rc != SPI_OK_SELECT)
         elog(ERROR, "pg_chronos: could not look up a task: %s", SPI_result_code_string(rc));
     if (SPI_processed == 0)
-        ereport(ERROR, (errcode(ERRCODE_UNDEFINED_OBJECT), errmsg("task \"%s\" does not exist", text_to_cstring(name)),
+        ereport(ERROR, (errcode(ERRCODE_UNDEFINED_OBJECT), errmsg("task \"%s\" does not exist", name),
                         errhint("SELECT name FROM chronos.task_status lists the tasks you can see.")));
 }
 
@@ -44,7 +44,7 @@ Datum column(int i, bool *isnull) {
 // chronos.cancel(name text) → whether a run of the task was in progress and has been asked to stop
 extern "C" Datum chronos_cancel(PG_FUNCTION_ARGS) {
     SPI_connect();
-    select_task("SELECT id FROM chronos.tasks WHERE name = $1", PG_GETARG_TEXT_PP(0));
+    select_task("SELECT id FROM chronos.tasks WHERE name = $1", text_to_cstring(PG_GETARG_TEXT_PP(0)));
     bool isnull;
     int64 task_id = DatumGetInt64(column(1, &isnull));
     SPI_finish();
@@ -54,8 +54,52 @@ extern "C" Datum chronos_cancel(PG_FUNCTION_ARGS) {
     PG_RETURN_BOOL(pid != 0);
 }
 
-// chronos.next_runs(task_name text, count int) → the task's next runs: its next_exec_time, then its schedule's fire
-// times, within end_time and max_runs
+int preview_task_runs(const char *name, int count, chronos::TimestampUs *fires) {
+    int n = 0;
+    SPI_connect();
+    select_task(
+        "SELECT type = 'loop', schedule, timezone, start_time, next_exec_time, end_time,"
+        "       CASE WHEN max_runs IS NULL THEN NULL ELSE greatest(max_runs - run_count, 0) END"
+        "  FROM chronos.tasks WHERE name = $1 AND status IN ('scheduled', 'running')"
+        " UNION ALL SELECT NULL, NULL, NULL, NULL, NULL, NULL, NULL"
+        "  FROM chronos.tasks WHERE name = $1 AND status NOT IN ('scheduled', 'running')",
+        name);
+    bool no_next, no_loop, no_end, no_limit, isnull;
+    Datum is_loop = column(1, &no_loop);
+    Datum next = column(5, &no_next);
+    Datum end = column(6, &no_end);
+    Datum left = column(7, &no_limit);
+    int64 limit = no_limit ? count : Min((int64)count, DatumGetInt64(left));
+    if (!no_next && limit > 0) {
+        fires[n++] = DatumGetTimestampTz(next);
+        if (!no_loop && DatumGetBool(is_loop) && limit > 1) {
+            const char *schedule = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2);
+            chronos::TimeZone zone;
+            lookup_time_zone(SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 3), &zone);
+            TimestampTz start = DatumGetTimestampTz(column(4, &isnull));
+            chronos::CoreError error;
+            if (!chronos::engine_next_fires(schedule, fires[0], start, &zone, (int)limit - 1, &fires[1], &error))
+                raise_core_error(&error);
+            n = (int)limit;
+        }
+    }
+    while (!no_end && n > 0 && fires[n - 1] > DatumGetTimestampTz(end))
+        n--;
+    SPI_finish();
+    return n;
+}
+
+bool task_name_exists(const char *name) {
+    SPI_connect();
+    Oid types[1] = {TEXTOID};
+    Datum values[1] = {CStringGetTextDatum(name)};
+    int rc = SPI_execute_with_args("SELECT FROM chronos.tasks WHERE name = $1", 1, types, values, NULL, true, 1);
+    bool exists = rc == SPI_OK_SELECT && SPI_processed > 0;
+    SPI_finish();
+    return exists;
+}
+
+// chronos.next_runs(task_name name, count int) → the task's next runs
 extern "C" Datum chronos_next_runs_of_task(PG_FUNCTION_ARGS) {
     FuncCallContext *funcctx;
     if (SRF_IS_FIRSTCALL()) {
@@ -66,40 +110,8 @@ extern "C" Datum chronos_next_runs_of_task(PG_FUNCTION_ARGS) {
                             errmsg("count must be between 0 and %d", kMaxPreviewCount), errdetail("count was %d.", count)));
         auto *fires = static_cast<chronos::TimestampUs *>(
             MemoryContextAlloc(funcctx->multi_call_memory_ctx, sizeof(chronos::TimestampUs) * (count + 1)));
-        int n = 0;
-
-        SPI_connect();
-        select_task(
-            "SELECT type = 'loop', schedule, timezone, start_time, next_exec_time, end_time,"
-            "       CASE WHEN max_runs IS NULL THEN NULL ELSE greatest(max_runs - run_count, 0) END"
-            "  FROM chronos.tasks WHERE name = $1 AND status IN ('scheduled', 'running')"
-            " UNION ALL SELECT NULL, NULL, NULL, NULL, NULL, NULL, NULL"
-            "  FROM chronos.tasks WHERE name = $1 AND status NOT IN ('scheduled', 'running')",
-            PG_GETARG_TEXT_PP(0));
-        bool no_next, no_loop, no_end, no_limit, isnull;
-        Datum is_loop = column(1, &no_loop);
-        Datum next = column(5, &no_next);
-        Datum end = column(6, &no_end);
-        Datum left = column(7, &no_limit);
-        int64 limit = no_limit ? count : Min((int64)count, DatumGetInt64(left));
-        if (!no_next && limit > 0) {
-            fires[n++] = DatumGetTimestampTz(next);
-            if (!no_loop && DatumGetBool(is_loop) && limit > 1) {
-                const char *schedule = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2);
-                chronos::TimeZone zone;
-                lookup_time_zone(SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 3), &zone);
-                TimestampTz start = DatumGetTimestampTz(column(4, &isnull));
-                chronos::CoreError error;
-                if (!chronos::engine_next_fires(schedule, fires[0], start, &zone, (int)limit - 1, &fires[1], &error))
-                    raise_core_error(&error);
-                n = (int)limit;
-            }
-        }
-        while (!no_end && n > 0 && fires[n - 1] > DatumGetTimestampTz(end))
-            n--;
-        SPI_finish();
+        funcctx->max_calls = preview_task_runs(NameStr(*PG_GETARG_NAME(0)), count, fires);
         funcctx->user_fctx = fires;
-        funcctx->max_calls = n;
     }
     funcctx = SRF_PERCALL_SETUP();
     if (funcctx->call_cntr < funcctx->max_calls) {

@@ -16,10 +16,12 @@ AS 'MODULE_PATHNAME', 'chronos_describe_schedule';
 
 COMMENT ON FUNCTION chronos.describe_schedule(text, text) IS 'a short English description of schedule';
 
-CREATE FUNCTION chronos.next_runs(task_name text, count int)
+-- task_name is of type name so that a call with an untyped literal, next_runs('@hourly', '2026-01-01'), still reaches
+-- the schedule preview above (PostgreSQL prefers text for untyped literals).
+CREATE FUNCTION chronos.next_runs(task_name name, count int DEFAULT 5)
 RETURNS SETOF timestamptz
 LANGUAGE C STABLE STRICT
 AS 'MODULE_PATHNAME', 'chronos_next_runs_of_task';
 
-COMMENT ON FUNCTION chronos.next_runs(text, int) IS
+COMMENT ON FUNCTION chronos.next_runs(name, int) IS
 'the next count runs of the task called task_name, honouring its schedule, time zone, start and end time and max_runs';

@@ -21,16 +21,16 @@ COMMENT ON FUNCTION chronos.pause(text) IS 'stop running the task; false if it w
 CREATE FUNCTION chronos.resume(name text) RETURNS timestamptz
 LANGUAGE plpgsql AS $$
 DECLARE
-    next timestamptz;
+    next_run timestamptz;
 BEGIN
     UPDATE chronos.tasks t SET status = 'scheduled', next_exec_time = NULL
      WHERE t.name = resume.name AND t.status IN ('paused', 'done', 'failed');
-    SELECT t.next_exec_time INTO next FROM chronos.tasks t WHERE t.name = resume.name;
+    SELECT t.next_exec_time INTO next_run FROM chronos.tasks t WHERE t.name = resume.name;
     IF NOT FOUND THEN
         RAISE EXCEPTION 'task "%" does not exist', resume.name USING ERRCODE = 'undefined_object',
             HINT = 'SELECT name FROM chronos.task_status lists the tasks you can see.';
     END IF;
-    RETURN next;
+    RETURN next_run;
 END
 $$;
 

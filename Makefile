@@ -18,7 +18,6 @@ REGRESS      = $(patsubst sql/%.sql,%,$(sort $(wildcard sql/*.sql)))
 REGRESS_OPTS = --temp-instance=tmp_regress --temp-config=test/regress.conf --load-extension=$(EXTENSION)
 TAP_TESTS    = 1
 PROVE_TESTS ?= $(sort $(wildcard test/t/*.pl))
-PROVE_FLAGS += -I test/perl
 
 PG_CONFIG ?= pg_config
 PG_CPPFLAGS = -Isrc
@@ -29,6 +28,9 @@ override with_llvm = no
 
 PGXS := $(shell $(PG_CONFIG) --pgxs)
 include $(PGXS)
+
+# After the include: Makefile.global resets PROVE_FLAGS.
+PROVE_FLAGS += -I test/perl
 
 # src/core never sees PostgreSQL's include directories, so a PostgreSQL header there fails to compile.
 src/core/%.o: src/core/%.cpp

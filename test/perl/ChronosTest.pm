@@ -1,0 +1,102 @@
+# Shared steps of the TAP tests in test/t/: a node that preloads pg_chronos, a database with the extension, polling for
+# a condition, and finding the extension's processes in pg_stat_activity.
+package ChronosTest;
+
+use strict;
+use warnings;
+
+use Exporter 'import';
+use PostgreSQL::Test::Cluster;
+use PostgreSQL::Test::Utils;
+use Test::More;
+use Time::HiRes qw(usleep);
+
+our @EXPORT = qw(start_chronos_node create_chronos_db wait_for wait_for_finished_run wait_for_log_line query_rows
+  chronos_processes $IS_CHRONOS_PROCESS);
+
+# A pg_stat_activity condition that holds for the launcher and the executors of pg_chronos.
+our $IS_CHRONOS_PROCESS = "(backend_type LIKE '%chronos%' OR application_name LIKE '%chronos%')";
+
+# Creates and starts a node that preloads pg_chronos. An optional leading hash reference holds parameters for init
+# (e.g. { allows_streaming => 1 }); the remaining arguments are postgresql.conf lines.
+sub start_chronos_node
+{
+	my ($name, @conf) = @_;
+	my $init = ref $conf[0] eq 'HASH' ? shift @conf : {};
+
+	my $node = PostgreSQL::Test::Cluster->new($name);
+	$node->init(%$init);
+	$node->append_conf('postgresql.conf',
+		join("\n", "shared_preload_libraries = 'pg_chronos'", "timezone = 'UTC'", @conf));
+	$node->start;
+	return $node;
+}
+
+# Creates database $db (unless it is "postgres") and the extension in it.
+sub create_chronos_db
+{
+	my ($node, $db) = @_;
+	$node->safe_psql('postgres', qq{CREATE DATABASE "$db"}) unless $db eq 'postgres';
+	$node->safe_psql($db, 'CREATE EXTENSION pg_chronos');
+	return;
+}
+
+# Calls $condition every 50 ms until it returns true; false after $timeout seconds (default 60).
+sub poll_until
+{
+	my ($condition, $timeout) = @_;
+	$timeout //= 60;
+	my $deadline = Time::HiRes::time() + $timeout;
+	while (Time::HiRes::time() < $deadline)
+	{
+		return 1 if $condition->();
+		usleep(50_000);
+	}
+	return 0;
+}
+
+# Polls $sql (one boolean) until it returns true; false after $timeout seconds. Connection failures and errors count as
+# "not yet", so it also waits through a restart.
+sub wait_for
+{
+	my ($node, $db, $sql, $timeout) = @_;
+	my ($ret, $out, $err);
+	return 1 if poll_until(sub { ($ret, $out, $err) = $node->psql($db, $sql); $ret == 0 && $out eq 't' }, $timeout);
+	diag("waited in vain for: $sql\nlast output: '$out'\nlast error: '$err'");
+	return 0;
+}
+
+# Waits until the task called $task has a run that is over, whatever its status.
+sub wait_for_finished_run
+{
+	my ($node, $db, $task) = @_;
+	return wait_for($node, $db,
+		"SELECT EXISTS (SELECT FROM chronos.runs WHERE task_name = '$task' AND status <> 'running')");
+}
+
+# Waits until the server log, from byte $offset on, matches $regexp; false after $timeout seconds.
+sub wait_for_log_line
+{
+	my ($node, $regexp, $offset, $timeout) = @_;
+	return 1 if poll_until(sub { slurp_file($node->logfile, $offset) =~ $regexp }, $timeout);
+	diag("the server log never matched $regexp");
+	return 0;
+}
+
+# Rows of $sql as array references of column values (NULL reads as the empty string).
+sub query_rows
+{
+	my ($node, $db, $sql) = @_;
+	my $out = $node->safe_psql($db, $sql);
+	return map { [ split /\|/, $_, -1 ] } grep { $_ ne '' } split /\n/, $out;
+}
+
+# The extension's processes as "pid|backend_type|datname|application_name" lines, for diagnostics.
+sub chronos_processes
+{
+	my ($node) = @_;
+	return $node->safe_psql('postgres',
+		"SELECT pid, backend_type, datname, application_name FROM pg_stat_activity WHERE $IS_CHRONOS_PROCESS ORDER BY pid");
+}
+
+1;

@@ -331,28 +331,25 @@ void wake_database_executors(Oid database) {
         SetLatch(wake[i]);
 }
 
-void mark_database_served(Oid database, bool served) {
+// Sets one flag of the database's entry (creating the entry to set a flag, not to clear one) and tells the launcher.
+static void set_database_flag(Oid database, bool DatabaseEntry::*flag, bool value) {
     if (state == NULL)
         return;
     {
         Locked lock;
-        DatabaseEntry *e = find_database(database, served);
+        DatabaseEntry *e = find_database(database, value);
         if (e != NULL)
-            e->served = served;
+            e->*flag = value;
     }
     wake_launcher();
 }
 
+void mark_database_served(Oid database, bool served) {
+    set_database_flag(database, &DatabaseEntry::served, served);
+}
+
 void set_database_quiesced(Oid database, bool quiesced) {
-    if (state == NULL)
-        return;
-    {
-        Locked lock;
-        DatabaseEntry *e = find_database(database, quiesced);
-        if (e != NULL)
-            e->quiesced = quiesced;
-    }
-    wake_launcher();
+    set_database_flag(database, &DatabaseEntry::quiesced, quiesced);
 }
 
 bool terminate_database_executors(Oid database, int timeout_ms) {

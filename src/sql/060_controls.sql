@@ -1,16 +1,27 @@
 -- Verbs over chronos.tasks. pause and resume are plain UPDATEs of status (the same UPDATE users may write); run_now sets
 -- run_requested; cancel signals the worker running the task. Each raises 42704 for an unknown name.
 
+CREATE FUNCTION chronos.find_task(name text) RETURNS chronos.tasks
+LANGUAGE plpgsql STABLE AS $$
+DECLARE
+    task chronos.tasks;
+BEGIN
+    SELECT * INTO task FROM chronos.tasks t WHERE t.name = find_task.name;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'task "%" does not exist', find_task.name USING ERRCODE = 'undefined_object',
+            HINT = 'SELECT name FROM chronos.task_status lists the tasks you can see.';
+    END IF;
+    RETURN task;
+END
+$$;
+
+COMMENT ON FUNCTION chronos.find_task(text) IS 'the row of the task called name; 42704 if you can see none';
+
 CREATE FUNCTION chronos.pause(name text) RETURNS boolean
 LANGUAGE plpgsql AS $$
 DECLARE
-    was chronos.task_state;
+    was chronos.task_state := (chronos.find_task(pause.name)).status;
 BEGIN
-    SELECT t.status INTO was FROM chronos.tasks t WHERE t.name = pause.name;
-    IF NOT FOUND THEN
-        RAISE EXCEPTION 'task "%" does not exist', pause.name USING ERRCODE = 'undefined_object',
-            HINT = 'SELECT name FROM chronos.task_status lists the tasks you can see.';
-    END IF;
     UPDATE chronos.tasks t SET status = 'paused' WHERE t.name = pause.name AND t.status <> 'paused';
     RETURN was <> 'paused';
 END
@@ -20,17 +31,10 @@ COMMENT ON FUNCTION chronos.pause(text) IS 'stop running the task; false if it w
 
 CREATE FUNCTION chronos.resume(name text) RETURNS timestamptz
 LANGUAGE plpgsql AS $$
-DECLARE
-    next_run timestamptz;
 BEGIN
     UPDATE chronos.tasks t SET status = 'scheduled', next_exec_time = NULL
      WHERE t.name = resume.name AND t.status IN ('paused', 'done', 'failed');
-    SELECT t.next_exec_time INTO next_run FROM chronos.tasks t WHERE t.name = resume.name;
-    IF NOT FOUND THEN
-        RAISE EXCEPTION 'task "%" does not exist', resume.name USING ERRCODE = 'undefined_object',
-            HINT = 'SELECT name FROM chronos.task_status lists the tasks you can see.';
-    END IF;
-    RETURN next_run;
+    RETURN (chronos.find_task(resume.name)).next_exec_time;
 END
 $$;
 
@@ -38,15 +42,9 @@ COMMENT ON FUNCTION chronos.resume(text) IS 'schedule a paused (or finished) tas
 
 CREATE FUNCTION chronos.run_now(name text) RETURNS bigint
 LANGUAGE plpgsql AS $$
-DECLARE
-    task_id bigint;
 BEGIN
-    UPDATE chronos.tasks t SET run_requested = true WHERE t.name = run_now.name RETURNING t.id INTO task_id;
-    IF NOT FOUND THEN
-        RAISE EXCEPTION 'task "%" does not exist', run_now.name USING ERRCODE = 'undefined_object',
-            HINT = 'SELECT name FROM chronos.task_status lists the tasks you can see.';
-    END IF;
-    RETURN task_id;
+    UPDATE chronos.tasks t SET run_requested = true WHERE t.name = run_now.name;
+    RETURN (chronos.find_task(run_now.name)).id;
 END
 $$;
 

@@ -315,7 +315,8 @@ extern "C" Datum chronos_task_before_write(PG_FUNCTION_ARGS) {
             timestamp_text(first_exec_time(text[c_type], text[c_schedule], text[c_timezone], start));
     if (scheduled && text[c_next_exec_time] != NULL)
         pending_due = Min(pending_due, timestamp_of(text[c_next_exec_time]));
-    if (strcmp(text[c_type], "loop") == 0 && text[c_end_time] != NULL && (changed(c_end_time) || reshaped) &&
+    bool moved = changed(c_end_time) || changed(c_next_exec_time) || reshaped || resumed;
+    if (strcmp(text[c_type], "loop") == 0 && scheduled && text[c_end_time] != NULL && moved &&
         text[c_next_exec_time] != NULL && timestamp_of(text[c_next_exec_time]) > timestamp_of(text[c_end_time]))
         ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE), errmsg("end_time is before the task's next run"),
                         errdetail("The next run would be at %s; end_time is %s.", text[c_next_exec_time],

@@ -12,8 +12,9 @@ CREATE FUNCTION chronos.listener_check() RETURNS trigger
 LANGUAGE plpgsql AS $$
 BEGIN
     IF NOT EXISTS (SELECT FROM pg_catalog.pg_proc p
-                    WHERE p.oid = NEW.handler AND p.pronargs = 1 AND p.proargtypes[0] = 'jsonb'::regtype) THEN
-        RAISE EXCEPTION 'handler % of event "%" must take one jsonb argument', NEW.handler, NEW.event
+                    WHERE p.oid = NEW.handler AND p.prokind = 'f' AND p.pronargs = 1
+                      AND p.proargtypes[0] = 'jsonb'::regtype) THEN
+        RAISE EXCEPTION 'handler % of event "%" must be a function taking one jsonb argument', NEW.handler, NEW.event
             USING ERRCODE = 'invalid_parameter_value',
                   HINT = 'For example CREATE FUNCTION on_signup(payload jsonb) RETURNS void …';
     END IF;
@@ -46,7 +47,7 @@ DECLARE
     call text;
     task_id bigint;
 BEGIN
-    SELECT format('SELECT %I.%I($1)', n.nspname, p.proname) INTO call
+    SELECT CASE WHEN p.oid IS NOT NULL THEN format('SELECT %I.%I($1)', n.nspname, p.proname) END INTO call
       FROM chronos.listeners l
       LEFT JOIN pg_catalog.pg_proc p ON p.oid = l.handler
       LEFT JOIN pg_catalog.pg_namespace n ON n.oid = p.pronamespace

@@ -84,9 +84,12 @@ void prune_expired_runs(void) {
 }
 
 // Sleeps until work may be due. Returns false when this executor, idle and not the watcher, should retire.
+// WaitLatch counts whole milliseconds: the watcher sleeps to the millisecond before the due time and finishes with a
+// sub-millisecond sleep, so that a due task starts within a fraction of a millisecond.
 bool wait_for_work(TimestampTz wake_at) {
     bool watcher = take_watch(wake_at);
     long timeout = kRetireAfterMs;
+    TimestampTz precise_wake = DT_NOEND;
     if (watcher) {
         prune_expired_runs();
         timeout = kSafetyPollMs;
@@ -94,12 +97,17 @@ bool wait_for_work(TimestampTz wake_at) {
         if (chronos_history_retention_s > 0)
             wake_at = Min(wake_at, next_prune);
         if (wake_at != DT_NOEND) {
-            long until_ms = wake_at <= now ? 0 : (long)((wake_at - now + 999) / 1000);
-            timeout = Min(timeout, until_ms);
+            precise_wake = wake_at;
+            timeout = Min(timeout, wake_at <= now ? 0 : (long)((wake_at - now) / 1000));
         }
     }
     int rc = WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH, timeout, PG_WAIT_EXTENSION);
     ResetLatch(MyLatch);
+    if ((rc & WL_TIMEOUT) && precise_wake != DT_NOEND) {
+        TimestampTz now = GetCurrentTimestamp();
+        if (now < precise_wake && precise_wake - now <= 2000)
+            pg_usleep((long)(precise_wake - now));
+    }
     // Awake: any task committed from now on must wake us again, so advertise no sleep.
     if (watcher)
         take_watch(DT_NOEND);

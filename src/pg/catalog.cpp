@@ -24,7 +24,7 @@ namespace {
     "id, name, command, owner, type = 'loop', schedule, timezone, start_time, next_exec_time, transactional,"      \
     " status::text, (extract(epoch FROM timeout) * 1000)::int8, catch_up, max_retries,"                             \
     " (extract(epoch FROM retry_delay) * 1000000)::int8, max_failures, max_runs, end_time, attempt, failure_count," \
-    " run_count, payload::text, on_failure"
+    " run_count, payload::text, on_failure, notify_on <> 'never' OR on_failure IS NOT NULL"
 
 const char *const kClaimSql =
     "SELECT " CLAIMED_COLUMNS
@@ -53,32 +53,21 @@ const char *const kSkipSql = "UPDATE chronos.tasks SET next_exec_time = $2 WHERE
     " last_exec_time = $4, last_status = $5::chronos.run_status, last_error = $6, last_duration = $7 - $4," \
     " run_count = run_count + 1, failure_count = $11, attempt = $12, run_requested = run_requested AND NOT $13"
 
-#define TASK_RETURNING " RETURNING id, name, owner, notify_on, notify_match, notify_channel"
-
-// The run as JSON, and its notification when the task asks for one (sent when the transaction commits).
-#define RUN_OUTCOME                                                                                                  \
-    ", outcome AS ("                                                                                                 \
-    "  SELECT t.notify_on, t.notify_match, t.notify_channel,"                                                        \
-    "         json_build_object('task', t.name, 'task_id', t.id, 'run_id', (SELECT run_id FROM run), 'status', $5,"   \
-    "                           'attempt', $14, 'scheduled_for', $8, 'started_at', $4,"                               \
-    "                           'duration_ms', round(extract(epoch FROM $7 - $4) * 1000, 3), 'error', $6,"             \
-    "                           'result', $9)::text AS run"                                                            \
-    "    FROM task t),"                                                                                               \
-    " notified AS ("                                                                                                  \
-    "  SELECT pg_notify(notify_channel, run) FROM outcome"                                                            \
-    "   WHERE notify_on = 'always' OR (notify_on = 'failure' AND $5 <> 'succeeded')"                                  \
-    "      OR (notify_on = 'success' AND $5 = 'succeeded')"                                                           \
-    "      OR (notify_on = 'match' AND EXISTS (SELECT FROM unnest(notify_match) k"                                    \
-    "           WHERE strpos(lower(coalesce($9, '') || ' ' || coalesce($6, '')), lower(k)) > 0)))"                    \
-    " SELECT run, (SELECT count(*) FROM notified) FROM outcome"
+// What the recording statements return: the run's id, and the earliest next_exec_time now that this task has moved
+// (its old row is still in the statement's snapshot, so it is left out and its new time added), so that an idle
+// executor sleeps without another query.
+#define RECORDED                                                                                           \
+    " SELECT (SELECT run_id FROM run),"                                                                   \
+    "        least((SELECT min(next_exec_time) FROM chronos.tasks WHERE status = 'scheduled' AND id <> $1)," \
+    "              CASE WHEN $2 = 'scheduled' THEN $3 END)"
 
 const char *const kRecordRunSql =
     "WITH task AS (UPDATE chronos.tasks SET status = $2::chronos.task_state, next_exec_time = $3," TASK_OUTCOME_SET
-    "               WHERE id = $1" TASK_RETURNING "),"
+    "               WHERE id = $1 RETURNING id, name, owner),"
     " run AS (INSERT INTO chronos.runs (task_id, task_name, owner, scheduled_for, started_at, finished_at, status,"
     "                                   error, result, pid, attempt, manual)"
     "         SELECT id, name, owner, $8, $4, $7, $5::chronos.run_status, $6, $9, $10, $14, $13 FROM task"
-    "          WHERE $15 RETURNING run_id)" RUN_OUTCOME;
+    "          WHERE $15 RETURNING run_id)" RECORDED;
 
 const char *const kRecordRunStartSql =
     "WITH task AS (UPDATE chronos.tasks SET status = 'running', last_exec_time = $4 WHERE id = $1"
@@ -91,10 +80,28 @@ const char *const kRecordRunEndSql =
     "WITH task AS (UPDATE chronos.tasks"
     "                 SET status = CASE WHEN status = 'running' THEN $2::chronos.task_state ELSE status END,"
     "                     next_exec_time = CASE WHEN status = 'running' THEN $3 ELSE next_exec_time END,"
-    TASK_OUTCOME_SET " WHERE id = $1" TASK_RETURNING "),"
+    TASK_OUTCOME_SET " WHERE id = $1),"
     " run AS (UPDATE chronos.runs SET finished_at = $7, status = $5::chronos.run_status, error = $6, result = $9"
     "          WHERE run_id = $16 AND $15 RETURNING run_id),"
-    " forgotten AS (DELETE FROM chronos.runs WHERE run_id = $16 AND NOT $15)" RUN_OUTCOME;
+    " forgotten AS (DELETE FROM chronos.runs WHERE run_id = $16 AND NOT $15)" RECORDED;
+
+// For tasks with notify_on or on_failure, after the recording statement: the run as JSON, and its notification
+// (sent when the transaction commits, so never for rolled-back work). $16 is the run's id.
+const char *const kReportRunSql =
+    "WITH outcome AS ("
+    "  SELECT t.notify_on, t.notify_match, t.notify_channel,"
+    "         json_build_object('task', t.name, 'task_id', t.id, 'run_id', $16, 'status', $5, 'attempt', $14,"
+    "                           'scheduled_for', $8, 'started_at', $4,"
+    "                           'duration_ms', round(extract(epoch FROM $7 - $4) * 1000, 3), 'error', $6,"
+    "                           'result', $9)::text AS run"
+    "    FROM chronos.tasks t WHERE t.id = $1),"
+    " notified AS ("
+    "  SELECT pg_notify(notify_channel, run) FROM outcome"
+    "   WHERE notify_on = 'always' OR (notify_on = 'failure' AND $5 <> 'succeeded')"
+    "      OR (notify_on = 'success' AND $5 = 'succeeded')"
+    "      OR (notify_on = 'match' AND EXISTS (SELECT FROM unnest(notify_match) k"
+    "           WHERE strpos(lower(coalesce($9, '') || ' ' || coalesce($6, '')), lower(k)) > 0)))"
+    " SELECT run, (SELECT count(*) FROM notified) FROM outcome";
 
 constexpr int kRecordArgs = 16;
 Oid record_arg_types[kRecordArgs] = {INT8OID,        TEXTOID,        TIMESTAMPTZOID, TIMESTAMPTZOID,
@@ -103,7 +110,7 @@ Oid record_arg_types[kRecordArgs] = {INT8OID,        TEXTOID,        TIMESTAMPTZ
                                      BOOLOID,        INT4OID,        BOOLOID,        INT8OID};
 
 SPIPlanPtr claim_plan, claim_requested_plan, earliest_plan, skip_plan, record_plan, record_start_plan,
-    record_end_plan;
+    record_end_plan, report_plan;
 
 SPIPlanPtr prepared(SPIPlanPtr *plan, const char *sql, int nargs, Oid *types) {
     if (*plan == NULL) {
@@ -183,6 +190,7 @@ void copy_claimed(MemoryContext context, bool manual, TimestampTz now, ClaimedTa
     task->run_count = int64_column(21, 0);
     task->payload = copy_text_column(22, context);
     task->on_failure = copy_text_column(23, context);
+    task->reports = DatumGetBool(binary_column(24, &isnull));
 }
 
 bool claim_with(SPIPlanPtr *plan, const char *sql, bool manual, TimestampTz now, MemoryContext context,
@@ -232,8 +240,23 @@ void execute_bookkeeping(SPIPlanPtr plan, Datum *values, char *nulls, int expect
         elog(ERROR, "pg_chronos: bookkeeping statement failed: %s", SPI_result_code_string(rc));
 }
 
-// The recording statements end with SELECT run FROM outcome: the run's JSON (no row if the task was deleted).
-char *recorded_run_json(MemoryContext context) {
+// After a recording statement (RECORDED): sets *earliest, and for a task that notifies or has on_failure, builds the
+// run's JSON and sends its notification. Returns the JSON (NULL when not needed, or when the task was deleted).
+char *report_recorded_run(const ClaimedTask *task, Datum *values, char *nulls, MemoryContext context,
+                          TimestampTz *earliest) {
+    *earliest = DT_NOBEGIN;  // unknown: look again
+    if (SPI_processed == 0)
+        return NULL;
+    bool run_isnull, next_isnull;
+    Datum run_id = binary_column(1, &run_isnull);
+    Datum next = binary_column(2, &next_isnull);
+    *earliest = next_isnull ? DT_NOEND : DatumGetTimestampTz(next);
+    if (!task->reports)
+        return NULL;
+    values[15] = run_isnull ? (Datum)0 : run_id;
+    nulls[15] = run_isnull ? 'n' : ' ';
+    execute_bookkeeping(prepared(&report_plan, kReportRunSql, kRecordArgs, record_arg_types), values, nulls,
+                        SPI_OK_SELECT);
     return SPI_processed > 0 ? copy_text_column(1, context) : NULL;
 }
 
@@ -262,13 +285,13 @@ TimestampTz earliest_next_exec_time(void) {
     return isnull ? DT_NOEND : DatumGetTimestampTz(value);
 }
 
-char *record_run(const ClaimedTask *task, const RunRecord *record, MemoryContext context) {
+char *record_run(const ClaimedTask *task, const RunRecord *record, MemoryContext context, TimestampTz *earliest) {
     Datum values[kRecordArgs];
     char nulls[kRecordArgs];
     bind_record(task, record, 0, values, nulls);
     execute_bookkeeping(prepared(&record_plan, kRecordRunSql, kRecordArgs, record_arg_types), values, nulls,
                         SPI_OK_SELECT);
-    return recorded_run_json(context);
+    return report_recorded_run(task, values, nulls, context, earliest);
 }
 
 int64 record_run_start(const ClaimedTask *task, TimestampTz started_at) {
@@ -281,13 +304,14 @@ int64 record_run_start(const ClaimedTask *task, TimestampTz started_at) {
     return SPI_processed == 1 ? int64_column(1, 0) : 0;
 }
 
-char *record_run_end(const ClaimedTask *task, int64 run_id, const RunRecord *record, MemoryContext context) {
+char *record_run_end(const ClaimedTask *task, int64 run_id, const RunRecord *record, MemoryContext context,
+                     TimestampTz *earliest) {
     Datum values[kRecordArgs];
     char nulls[kRecordArgs];
     bind_record(task, record, run_id, values, nulls);
     execute_bookkeeping(prepared(&record_end_plan, kRecordRunEndSql, kRecordArgs, record_arg_types), values, nulls,
                         SPI_OK_SELECT);
-    return recorded_run_json(context);
+    return report_recorded_run(task, values, nulls, context, earliest);
 }
 
 int64 prune_history(TimestampTz cutoff) {

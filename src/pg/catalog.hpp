@@ -30,6 +30,7 @@ struct ClaimedTask {
     int64 run_count;
     char *payload;              // jsonb as text, or NULL
     char *on_failure;
+    bool reports;               // notify_on or on_failure: the run's JSON is built after it
 };
 
 // The bookkeeping written after a run.
@@ -56,12 +57,14 @@ void skip_missed_slots(const ClaimedTask *task, TimestampTz next_exec_time);
 TimestampTz earliest_next_exec_time(void);
 
 // Transactional run: task row and run row written in the run's own transaction; sends the run's notification if the
-// task asks for one. Returns the run as JSON text (allocated in `context`).
-char *record_run(const ClaimedTask *task, const RunRecord *record, MemoryContext context);
+// task asks for one. Returns the run as JSON text (allocated in `context`) when the task notifies or has on_failure,
+// and sets *earliest to the earliest next_exec_time after this run (DT_NOEND: none; DT_NOBEGIN: unknown).
+char *record_run(const ClaimedTask *task, const RunRecord *record, MemoryContext context, TimestampTz *earliest);
 // Autonomous run: marks the task running and inserts its run row (committed before the command starts); returns run_id.
 int64 record_run_start(const ClaimedTask *task, TimestampTz started_at);
-// Autonomous run: the outcome, in a fresh transaction after the command. Returns the run as JSON text.
-char *record_run_end(const ClaimedTask *task, int64 run_id, const RunRecord *record, MemoryContext context);
+// Autonomous run: the outcome, in a fresh transaction after the command. Returns as record_run does.
+char *record_run_end(const ClaimedTask *task, int64 run_id, const RunRecord *record, MemoryContext context,
+                     TimestampTz *earliest);
 
 // Deletes up to one batch of runs that started before `cutoff`; returns how many.
 int64 prune_history(TimestampTz cutoff);

@@ -101,6 +101,9 @@ bool wait_for_work(TimestampTz wake_at) {
             timeout = Min(timeout, wake_at <= now ? 0 : (long)((wake_at - now) / 1000));
         }
     }
+    // Background workers flush their own statistics (autovacuum needs them to clean chronos.tasks and chronos.runs):
+    // before a long sleep always, otherwise at most once a second.
+    pgstat_report_stat(timeout >= 1000);
     int rc = WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH, timeout, PG_WAIT_EXTENSION);
     ResetLatch(MyLatch);
     if ((rc & WL_TIMEOUT) && precise_wake != DT_NOEND) {

@@ -226,7 +226,7 @@ Step run_one_step(TimestampTz *next_due) {
         commit_transaction();
         return Step::ran;
     }
-    hand_over_watch(chronos_max_workers);
+    share_work(chronos_max_workers);
     current_started_at = GetCurrentTimestamp();
     MemoryContextSwitchTo(run_context);
 
@@ -254,7 +254,7 @@ Step run_one_step(TimestampTz *next_due) {
         }
         reset_session_state_in_transaction(false);
         decide_record(task, &outcome, outcome_kind(&outcome), &record, &finally_failed);
-        run_json = record_run(task, &record, run_context);
+        run_json = record_run(task, &record, run_context, next_due);
     } else {
         int64 run_id = record_run_start(task, current_started_at);
         commit_transaction();
@@ -265,12 +265,12 @@ Step run_one_step(TimestampTz *next_due) {
         begin_transaction();
         reset_session_state_in_transaction(true);
         decide_record(task, &outcome, outcome_kind(&outcome), &record, &finally_failed);
-        run_json = record_run_end(task, run_id, &record, run_context);
+        run_json = record_run_end(task, run_id, &record, run_context, next_due);
     }
     if (finally_failed)
         run_on_failure(task, owner, run_json);
-    *next_due = earliest_next_exec_time();
     commit_transaction();
+    pgstat_report_stat(false);
 
     reset_session_state_after_commit();
     has_current_task = false;
@@ -288,6 +288,7 @@ void record_escaped_error(const char *message) {
     RunRecord record;
     bool finally_failed;
     decide_record(&current_task, &outcome, chronos::RunOutcomeKind::failed, &record, &finally_failed);
-    record_run(&current_task, &record, run_context);
+    TimestampTz earliest;
+    record_run(&current_task, &record, run_context, &earliest);
     commit_transaction();
 }

@@ -182,20 +182,22 @@ bool take_watch(TimestampTz wakes_at) {
     return me->watcher;
 }
 
-void hand_over_watch(int max_workers) {
+void share_work(int max_workers) {
     Latch *wake = NULL;
     bool want_executor = false;
     {
         Locked lock;
-        if (!me->watcher)
-            return;
         me->watcher = false;
         ExecutorSlot *idle = find_idle(me->database, me);
         wake = idle ? idle->latch : NULL;
-        if (wake == NULL && state->runs_in_progress < max_workers) {
+        int executors = 0;
+        for (int i = 0; i < state->slot_count; i++)
+            if (slots[i].pid != 0 && slots[i].database == me->database)
+                executors++;
+        if (wake == NULL && executors < max_workers && state->runs_in_progress < max_workers) {
             DatabaseEntry *e = find_database(me->database, true);
-            if (e != NULL) {
-                e->extra_wanted++;
+            if (e != NULL && e->extra_wanted == 0) {
+                e->extra_wanted = 1;
                 want_executor = true;
             }
         }

@@ -24,7 +24,9 @@ namespace {
     "id, name, command, owner, type = 'loop', schedule, timezone, start_time, next_exec_time, transactional,"      \
     " status::text, (extract(epoch FROM timeout) * 1000)::int8, catch_up, max_retries,"                             \
     " (extract(epoch FROM retry_delay) * 1000000)::int8, max_failures, max_runs, end_time, attempt, failure_count," \
-    " run_count, payload::text, on_failure, notify_on <> 'never' OR on_failure IS NOT NULL"
+    " run_count, payload::text, on_failure, notify_on <> 'never' OR on_failure IS NOT NULL,"                        \
+    " (SELECT count(*) FROM (SELECT FROM chronos.tasks d WHERE d.status = 'scheduled' AND d.next_exec_time <= $1"  \
+    "                         LIMIT 9) due) - 1"
 
 const char *const kClaimSql =
     "SELECT " CLAIMED_COLUMNS
@@ -191,6 +193,7 @@ void copy_claimed(MemoryContext context, bool manual, TimestampTz now, ClaimedTa
     task->payload = copy_text_column(22, context);
     task->on_failure = copy_text_column(23, context);
     task->reports = DatumGetBool(binary_column(24, &isnull));
+    task->also_due = manual ? 0 : (int)Max(int64_column(25, 0), 0);
 }
 
 bool claim_with(SPIPlanPtr *plan, const char *sql, bool manual, TimestampTz now, MemoryContext context,

@@ -31,6 +31,7 @@ struct ClaimedTask {
     char *payload;              // jsonb as text, or NULL
     char *on_failure;
     bool reports;               // notify_on or on_failure: the run's JSON is built after it
+    int also_due;               // other tasks due when claimed (counted up to 8; some may be claimed by others)
 };
 
 // The bookkeeping written after a run.

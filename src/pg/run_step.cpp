@@ -226,7 +226,7 @@ Step run_one_step(TimestampTz *next_due) {
         commit_transaction();
         return Step::ran;
     }
-    share_work(chronos_max_workers);
+    share_work(chronos_max_workers, task->also_due);
     current_started_at = GetCurrentTimestamp();
     MemoryContextSwitchTo(run_context);
 

@@ -182,19 +182,24 @@ bool take_watch(TimestampTz wakes_at) {
     return me->watcher;
 }
 
-void share_work(int max_workers) {
-    Latch *wake = NULL;
+void share_work(int max_workers, int also_due) {
+    Latch *wake[16];
+    int woken = 0;
+    int wanted = Min(Max(also_due, 1), 16);
     bool want_executor = false;
     {
         Locked lock;
         me->watcher = false;
-        ExecutorSlot *idle = find_idle(me->database, me);
-        wake = idle ? idle->latch : NULL;
         int executors = 0;
-        for (int i = 0; i < state->slot_count; i++)
-            if (slots[i].pid != 0 && slots[i].database == me->database)
-                executors++;
-        if (wake == NULL && executors < max_workers && state->runs_in_progress < max_workers) {
+        for (int i = 0; i < state->slot_count; i++) {
+            ExecutorSlot *s = &slots[i];
+            if (s->pid == 0 || s->database != me->database)
+                continue;
+            executors++;
+            if (s != me && s->task_id == 0 && woken < wanted)
+                wake[woken++] = s->latch;
+        }
+        if (woken < wanted && executors < max_workers && state->runs_in_progress < max_workers) {
             DatabaseEntry *e = find_database(me->database, true);
             if (e != NULL && e->extra_wanted == 0) {
                 e->extra_wanted = 1;
@@ -202,8 +207,8 @@ void share_work(int max_workers) {
             }
         }
     }
-    if (wake)
-        SetLatch(wake);
+    for (int i = 0; i < woken; i++)
+        SetLatch(wake[i]);
     if (want_executor)
         wake_launcher();
 }

@@ -50,10 +50,11 @@ ExecutorSlot *my_slot(void);
 
 // Becomes the database's watcher if it has none; returns whether this executor is now the watcher.
 bool take_watch(TimestampTz wakes_at);
-// Called when this executor has claimed a task: it stops watching, and another executor looks for more work — an idle
-// one is woken, or, while the database has fewer than `max_workers` executors and runs, the launcher starts one more.
-// So a burst of due tasks spreads over the pool, and a long run never leaves the database without a watcher.
-void share_work(int max_workers);
+// Called when this executor has claimed a task, with `also_due` other tasks due: it stops watching, and other
+// executors look for work — up to max(also_due, 1) idle ones are woken at once, and while the database has fewer than
+// `max_workers` executors and runs, the launcher starts one more. So tasks due together start together, and a long run
+// never leaves the database without a watcher.
+void share_work(int max_workers, int also_due);
 void publish_run(int64 task_id, TimestampTz scheduled_for, TimestampTz started_at, bool transactional);
 void clear_run(void);
 

@@ -64,6 +64,8 @@ COMMENT ON COLUMN chronos.tasks.run_requested IS 'set by chronos.run_now(): one 
 -- The workers' only lookup: the earliest due task. Small, because finished and paused tasks are not in it.
 CREATE INDEX tasks_due ON chronos.tasks (next_exec_time) WHERE status = 'scheduled';
 CREATE INDEX tasks_requested ON chronos.tasks (id) WHERE run_requested;
+-- Autonomous runs in progress: what a starting worker checks for runs a crash interrupted.
+CREATE INDEX tasks_running ON chronos.tasks (id) WHERE status = 'running';
 
 CREATE TABLE chronos.runs (
     run_id          bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,

@@ -8,6 +8,7 @@ extern "C" {
 #include "executor/tuptable.h"
 #include "fmgr.h"
 #include "lib/stringinfo.h"
+#include "mb/pg_wchar.h"
 #include "utils/lsyscache.h"
 }
 
@@ -76,7 +77,7 @@ char *result_text(const char *tag_and_count, const char *rows) {
     appendStringInfoString(&out, tag_and_count);
     appendStringInfoString(&out, rows ? rows : "");
     if (out.len > chronos_max_result_size && chronos_max_result_size >= (int)strlen(tag_and_count))
-        out.data[chronos_max_result_size] = '\0';
+        out.data[pg_mbcliplen(out.data, out.len, chronos_max_result_size)] = '\0';  // never split a character
     return out.data;
 }
 

@@ -91,7 +91,7 @@ COMMENT ON COLUMN chronos.runs.attempt IS '1 for a first attempt, 2 for the firs
 COMMENT ON COLUMN chronos.runs.manual IS 'started by chronos.run_now()';
 
 CREATE INDEX runs_task_history ON chronos.runs (task_id, run_id DESC);
-CREATE INDEX runs_age ON chronos.runs USING brin (started_at);
+CREATE INDEX runs_age ON chronos.runs USING brin (started_at) WITH (autosummarize = on);
 CREATE INDEX runs_in_progress ON chronos.runs (pid) WHERE status = 'running';
 
 -- Whether the current user is a member of role `owner`; false for a role that no longer exists.

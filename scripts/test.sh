@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Runs every test: the core's GoogleTest suite (ctest), then pg_regress and TAP against temporary clusters, then a benchmark smoke run.
+# Runs every test: the core's GoogleTest suite (ctest), then pg_regress and TAP against temporary clusters, then a
+# benchmark smoke run (bench/run.sh --smoke), so the benchmarks cannot rot.
 # Installs the Debian packages it needs; works as root (PostgreSQL then runs as "postgres") or as a user with sudo.
 # Ends with the line "N passed, M failed" and exits non-zero on any failure.
 set -uo pipefail
@@ -48,6 +49,14 @@ if [ -z "$tap_total" ] || [ "$tap_total" = 0 ]; then echo "TAP tests did not run
 elif [ "$tap_status" != 0 ] && [ "$tap_bad" = 0 ] && [ "$tap_dubious" = 0 ]; then echo "TAP run failed"; count 0 1; fi
 if [ "$tap_bad" != 0 ] || [ "$tap_dubious" != 0 ]; then
     find "$work/tree/tmp_check/log" -name 'regress_log_*' -exec tail -n 60 {} \; 2>/dev/null
+fi
+
+log "benchmark smoke run (bench/run.sh --smoke: a 200-task burst on a fresh cluster)"
+if bash "$CHRONOS_ROOT/bench/run.sh" --smoke 2>"$work/smoke.log"; then
+    count 1 0
+else
+    tail -n 20 "$work/smoke.log"
+    count 0 1
 fi
 
 echo

@@ -11,6 +11,7 @@ extern "C" {
 #include "commands/extension.h"
 #include "executor/spi.h"
 #include "miscadmin.h"
+#include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/timestamp.h"
 }
@@ -19,38 +20,46 @@ bool writing_bookkeeping = false;
 
 namespace {
 
-// The columns every claim reads, in ClaimedTask order.
+// The columns every claim reads, in ClaimedTask order, but the last: how many other tasks are due (ALSO_DUE, counted
+// only when an idle executor could be woken for them; NO_ALSO_DUE otherwise).
 #define CLAIMED_COLUMNS                                                                                             \
     "id, name, command, owner, type = 'loop', schedule, timezone, start_time, next_exec_time, transactional,"      \
     " status::text, (extract(epoch FROM timeout) * 1000)::int8, catch_up, max_retries,"                             \
     " (extract(epoch FROM retry_delay) * 1000000)::int8, max_failures, max_runs, end_time, attempt, failure_count," \
-    " run_count, payload::text, on_failure, notify_on <> 'never' OR on_failure IS NOT NULL,"                        \
-    " (SELECT count(*) FROM (SELECT FROM chronos.tasks d WHERE d.status = 'scheduled' AND d.next_exec_time <= $1"  \
+    " run_count, payload::text, on_failure, notify_on <> 'never' OR on_failure IS NOT NULL,"
+#define ALSO_DUE                                                                                                   \
+    " (SELECT count(*) FROM (SELECT FROM chronos.tasks d WHERE d.status = 'scheduled' AND d.next_exec_time <= $1" \
     "                         LIMIT 9) due) - 1"
+#define NO_ALSO_DUE " 0::int8"
 
-const char *const kClaimSql =
-    "SELECT " CLAIMED_COLUMNS
-    "  FROM chronos.tasks"
-    " WHERE status = 'scheduled' AND next_exec_time <= $1"
-    " ORDER BY next_exec_time"
-    " LIMIT 1"
-    "   FOR UPDATE SKIP LOCKED";
+#define CLAIM_DUE(also_due)                         \
+    "SELECT " CLAIMED_COLUMNS also_due                \
+    "  FROM chronos.tasks"                           \
+    " WHERE status = 'scheduled' AND next_exec_time <= $1" \
+    " ORDER BY next_exec_time"                        \
+    " LIMIT 1"                                        \
+    "   FOR UPDATE SKIP LOCKED"
+
+const char *const kClaimSql = CLAIM_DUE(ALSO_DUE);
+const char *const kClaimBusySql = CLAIM_DUE(NO_ALSO_DUE);
 
 const char *const kClaimRequestedSql =
-    "SELECT " CLAIMED_COLUMNS
+    "SELECT " CLAIMED_COLUMNS NO_ALSO_DUE
     "  FROM chronos.tasks"
     " WHERE run_requested AND status <> 'running' AND $1 IS NOT NULL"
     " LIMIT 1"
     "   FOR UPDATE SKIP LOCKED";
 
-const char *const kEarliestSql = "SELECT min(next_exec_time) FROM chronos.tasks WHERE status = 'scheduled'";
+// Tasks being run are left out ($1): their rows stay 'scheduled' until their runs commit.
+const char *const kEarliestSql =
+    "SELECT min(next_exec_time) FROM chronos.tasks WHERE status = 'scheduled' AND id <> ALL ($1)";
 
 const char *const kSkipSql = "UPDATE chronos.tasks SET next_exec_time = $2 WHERE id = $1";
 
 // Parameters shared by the recording statements:
 // $1 task id, $2 task status, $3 next_exec_time, $4 started_at, $5 run status, $6 error, $7 finished_at,
 // $8 scheduled_for, $9 result, $10 pid, $11 failure_count, $12 next attempt, $13 manual, $14 run attempt,
-// $15 keep the run in history, $16 run_id.
+// $15 keep the run in history, $16 run_id, $17 ids of the tasks other executors are running.
 #define TASK_OUTCOME_SET                                                                                   \
     " last_exec_time = $4, last_status = $5::chronos.run_status, last_error = $6, last_duration = $7 - $4," \
     " run_count = run_count + 1, failure_count = $11, attempt = $12, run_requested = run_requested AND NOT $13"
@@ -60,7 +69,8 @@ const char *const kSkipSql = "UPDATE chronos.tasks SET next_exec_time = $2 WHERE
 // executor sleeps without another query.
 #define RECORDED                                                                                           \
     " SELECT (SELECT run_id FROM run),"                                                                   \
-    "        least((SELECT min(next_exec_time) FROM chronos.tasks WHERE status = 'scheduled' AND id <> $1)," \
+    "        least((SELECT min(next_exec_time) FROM chronos.tasks"                                          \
+    "                WHERE status = 'scheduled' AND id <> $1 AND id <> ALL ($17)),"                          \
     "              CASE WHEN $2 = 'scheduled' THEN $3 END)"
 
 const char *const kRecordRunSql =
@@ -105,13 +115,12 @@ const char *const kReportRunSql =
     "           WHERE strpos(lower(coalesce($9, '') || ' ' || coalesce($6, '')), lower(k)) > 0)))"
     " SELECT run, (SELECT count(*) FROM notified) FROM outcome";
 
-constexpr int kRecordArgs = 16;
-Oid record_arg_types[kRecordArgs] = {INT8OID,        TEXTOID,        TIMESTAMPTZOID, TIMESTAMPTZOID,
-                                     TEXTOID,        TEXTOID,        TIMESTAMPTZOID, TIMESTAMPTZOID,
-                                     TEXTOID,        INT4OID,        INT4OID,        INT4OID,
-                                     BOOLOID,        INT4OID,        BOOLOID,        INT8OID};
+constexpr int kRecordArgs = 17;
+Oid record_arg_types[kRecordArgs] = {INT8OID,  TEXTOID, TIMESTAMPTZOID, TIMESTAMPTZOID, TEXTOID, TEXTOID,
+                                     TIMESTAMPTZOID, TIMESTAMPTZOID, TEXTOID, INT4OID, INT4OID, INT4OID,
+                                     BOOLOID,  INT4OID, BOOLOID,        INT8OID,        INT8ARRAYOID};
 
-SPIPlanPtr claim_plan, claim_requested_plan, earliest_plan, skip_plan, record_plan, record_start_plan,
+SPIPlanPtr claim_plan, claim_busy_plan, claim_requested_plan, earliest_plan, skip_plan, record_plan, record_start_plan,
     record_end_plan, report_plan;
 
 SPIPlanPtr prepared(SPIPlanPtr *plan, const char *sql, int nargs, Oid *types) {
@@ -209,6 +218,16 @@ bool claim_with(SPIPlanPtr *plan, const char *sql, bool manual, TimestampTz now,
     return true;
 }
 
+// The ids of the tasks being run in this database, as an int8[] parameter.
+Datum running_ids_array(void) {
+    int64 ids[64];
+    int n = running_task_ids(MyDatabaseId, ids, 64);
+    Datum elements[64];
+    for (int i = 0; i < n; i++)
+        elements[i] = Int64GetDatum(ids[i]);
+    return PointerGetDatum(construct_array(elements, n, INT8OID, sizeof(int64), FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
+}
+
 Datum text_or_null(const char *value, char *nulls, int i) {
     nulls[i] = value ? ' ' : 'n';
     return value ? CStringGetTextDatum(value) : (Datum)0;
@@ -233,6 +252,7 @@ void bind_record(const ClaimedTask *task, const RunRecord *record, int64 run_id,
     values[13] = Int32GetDatum(task->attempt);
     values[14] = BoolGetDatum(chronos_log_runs == LOG_RUNS_ALL || strcmp(record->run_status, "succeeded") != 0);
     values[15] = Int64GetDatum(run_id);
+    values[16] = running_ids_array();
 }
 
 void execute_bookkeeping(SPIPlanPtr plan, Datum *values, char *nulls, int expected) {
@@ -266,7 +286,9 @@ char *report_recorded_run(const ClaimedTask *task, Datum *values, char *nulls, M
 }  // namespace
 
 bool claim_due_task(TimestampTz now, MemoryContext context, ClaimedTask *task) {
-    return claim_with(&claim_plan, kClaimSql, false, now, context, task);
+    if (has_idle_sibling())
+        return claim_with(&claim_plan, kClaimSql, false, now, context, task);
+    return claim_with(&claim_busy_plan, kClaimBusySql, false, now, context, task);
 }
 
 bool claim_requested_task(TimestampTz now, MemoryContext context, ClaimedTask *task) {
@@ -280,7 +302,9 @@ void skip_missed_slots(const ClaimedTask *task, TimestampTz next_exec_time) {
 }
 
 TimestampTz earliest_next_exec_time(void) {
-    int rc = SPI_execute_plan(prepared(&earliest_plan, kEarliestSql, 0, NULL), NULL, NULL, true, 1);
+    Oid types[1] = {INT8ARRAYOID};
+    Datum values[1] = {running_ids_array()};
+    int rc = SPI_execute_plan(prepared(&earliest_plan, kEarliestSql, 1, types), values, NULL, true, 1);
     if (rc != SPI_OK_SELECT || SPI_processed == 0)
         return DT_NOEND;
     bool isnull;
@@ -324,7 +348,7 @@ int64 prune_history(TimestampTz cutoff) {
     Datum values[1] = {TimestampTzGetDatum(cutoff)};
     int rc = SPI_execute_with_args(
         "DELETE FROM chronos.runs WHERE run_id IN"
-        " (SELECT run_id FROM chronos.runs WHERE started_at < $1 AND status <> 'running' LIMIT 1000)",
+        " (SELECT run_id FROM chronos.runs WHERE started_at < $1 AND status <> 'running' LIMIT " CppAsString2(kPruneBatch) ")",
         1, types, values, NULL, false, 0);
     return rc == SPI_OK_DELETE ? (int64)SPI_processed : 0;
 }

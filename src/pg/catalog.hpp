@@ -67,6 +67,9 @@ int64 record_run_start(const ClaimedTask *task, TimestampTz started_at);
 char *record_run_end(const ClaimedTask *task, int64 run_id, const RunRecord *record, MemoryContext context,
                      TimestampTz *earliest);
 
+// Runs deleted per prune_history() call.
+#define kPruneBatch 500
+
 // Deletes up to one batch of runs that started before `cutoff`; returns how many.
 int64 prune_history(TimestampTz cutoff);
 

@@ -56,6 +56,31 @@ bool needs_top_level(Node *stmt) {
 
 }  // namespace
 
+bool classify_plain_statement(const char *command, CommandKind *kind) {
+    static const char *const kPlain[][2] = {{"select", "SELECT"}, {"insert", "INSERT"}, {"update", "UPDATE"},
+                                            {"delete", "DELETE"}, {"merge", "MERGE"},   {"with", NULL},
+                                            {"values", "SELECT"}, {"table", "SELECT"}};
+    const char *p = command;
+    while (isspace((unsigned char)*p))
+        p++;
+    const char *word = p;
+    while (isalpha((unsigned char)*p))
+        p++;
+    size_t length = p - word;
+    if (length == 0 || !(isspace((unsigned char)*p) || *p == '('))
+        return false;
+    const char *semicolon = strchr(p, ';');
+    if (strstr(p, "--") || strstr(p, "/*") || (semicolon && strspn(semicolon + 1, " \t\r\n") != strlen(semicolon + 1)))
+        return false;
+    for (const auto &plain : kPlain) {
+        if (strlen(plain[0]) == length && pg_strncasecmp(word, plain[0], length) == 0) {
+            *kind = {1, false, NULL, plain[1]};
+            return true;
+        }
+    }
+    return false;
+}
+
 CommandKind classify_command(const char *command) {
     CommandKind kind = {0, false, NULL, NULL};
     List *trees = raw_parser(command, RAW_PARSE_DEFAULT);

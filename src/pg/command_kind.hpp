@@ -13,3 +13,8 @@ struct CommandKind {
 
 // Parses `command` (ERROR on a syntax error) and classifies it.
 CommandKind classify_command(const char *command);
+
+// Classifies without parsing a command that is one plain SELECT / INSERT / UPDATE / DELETE / MERGE / WITH / VALUES /
+// TABLE statement (no semicolon but a last one, no comment): it runs in a transaction. Returns false when the command
+// needs the full parse. last_tag is left NULL when the first keyword does not give it (WITH).
+bool classify_plain_statement(const char *command, CommandKind *kind);

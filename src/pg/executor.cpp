@@ -65,10 +65,17 @@ void recover_from_error(void) {
     pg_usleep(100 * 1000L);
 }
 
-// The watcher deletes runs older than chronos.history_retention, one small batch per wake-up.
-void prune_expired_runs(void) {
+// Pruning takes a few milliseconds: the watcher prunes when no task is due for at least kPruneQuietUs, or, under
+// continuous load, once pruning is kPruneOverdueUs late.
+constexpr int64 kPruneQuietUs = 250 * 1000;
+constexpr int64 kPruneOverdueUs = 10 * USECS_PER_SEC;
+
+// The watcher deletes runs older than chronos.history_retention, one small batch per wake-up, when nothing is due soon.
+void prune_expired_runs(TimestampTz next_due) {
     TimestampTz now = GetCurrentTimestamp();
     if (chronos_history_retention_s <= 0 || now < next_prune)
+        return;
+    if (next_due - now < kPruneQuietUs && now - next_prune < kPruneOverdueUs)
         return;
     SetCurrentStatementStartTimestamp();
     StartTransactionCommand();
@@ -80,41 +87,51 @@ void prune_expired_runs(void) {
     PopActiveSnapshot();
     CommitTransactionCommand();
     pgstat_report_activity(STATE_IDLE, NULL);
-    next_prune = TimestampTzPlusMilliseconds(now, deleted >= 1000 ? kPruneBacklogMs : kPruneEveryMs);
+    next_prune = TimestampTzPlusMilliseconds(now, deleted >= kPruneBatch ? kPruneBacklogMs : kPruneEveryMs);
 }
 
 // Sleeps until work may be due. Returns false when this executor, idle and not the watcher, should retire.
-// WaitLatch counts whole milliseconds: the watcher sleeps to the millisecond before the due time and finishes with a
-// sub-millisecond sleep, so that a due task starts within a fraction of a millisecond.
+// The watcher sleeps until its deadline, which other executors and committing sessions lower when they learn of an
+// earlier due time; woken for that alone, it sleeps on without looking at the catalog. Any other wake-up (a permit
+// freed, the extension dropped, a signal) sends it back to claim. WaitLatch counts whole milliseconds: the watcher
+// sleeps to the millisecond before its deadline and finishes with a sub-millisecond sleep.
 bool wait_for_work(TimestampTz wake_at) {
     bool watcher = take_watch(wake_at);
-    long timeout = kRetireAfterMs;
-    TimestampTz precise_wake = DT_NOEND;
-    if (watcher) {
-        prune_expired_runs();
-        timeout = kSafetyPollMs;
-        TimestampTz now = GetCurrentTimestamp();
-        if (chronos_history_retention_s > 0)
-            wake_at = Min(wake_at, next_prune);
-        if (wake_at != DT_NOEND) {
-            precise_wake = wake_at;
-            timeout = Min(timeout, wake_at <= now ? 0 : (long)((wake_at - now) / 1000));
-        }
+    if (!watcher) {
+        pgstat_report_stat(true);
+        int rc = WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH, kRetireAfterMs, PG_WAIT_EXTENSION);
+        ResetLatch(MyLatch);
+        return !(rc & WL_TIMEOUT);
     }
-    // Background workers flush their own statistics (autovacuum needs them to clean chronos.tasks and chronos.runs):
-    // before a long sleep always, otherwise at most once a second.
-    pgstat_report_stat(timeout >= 1000);
-    int rc = WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH, timeout, PG_WAIT_EXTENSION);
-    ResetLatch(MyLatch);
-    if ((rc & WL_TIMEOUT) && precise_wake != DT_NOEND) {
+    prune_expired_runs(wake_at);
+    TimestampTz deadline = watch_deadline();
+    for (;;) {
         TimestampTz now = GetCurrentTimestamp();
-        if (now < precise_wake && precise_wake - now <= 2000)
-            pg_usleep((long)(precise_wake - now));
+        TimestampTz until = chronos_history_retention_s > 0 ? Min(deadline, next_prune) : deadline;
+        long timeout = kSafetyPollMs;
+        if (until != DT_NOEND)
+            timeout = Min(timeout, until <= now ? 0 : (long)((until - now) / 1000));
+        // Background workers flush their own statistics (autovacuum needs them for chronos.tasks and chronos.runs):
+        // before a long sleep always, otherwise at most once a second.
+        pgstat_report_stat(timeout >= 1000);
+        int rc = WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH, timeout, PG_WAIT_EXTENSION);
+        ResetLatch(MyLatch);
+        now = GetCurrentTimestamp();
+        if (rc & WL_TIMEOUT) {
+            if (now < until && until - now <= 2000)
+                pg_usleep((long)(until - now));
+            break;
+        }
+        TimestampTz lowered = watch_deadline();
+        if (lowered < deadline && lowered > now) {
+            deadline = lowered;  // woken only to move the deadline earlier
+            continue;
+        }
+        break;
     }
     // Awake: any task committed from now on must wake us again, so advertise no sleep.
-    if (watcher)
-        take_watch(DT_NOEND);
-    return !(rc & WL_TIMEOUT) || watcher;
+    take_watch(DT_NOEND);
+    return true;
 }
 
 void executor_loop(void) {

@@ -81,23 +81,35 @@ char *result_text(const char *tag_and_count, const char *rows) {
     return out.data;
 }
 
-char *result_from_spi(const char *tag, int spi_result, uint64 rows, SPITupleTable *tuples) {
+// The command tag of a statement that returned `spi_result`, for DML and SELECT; NULL for others.
+static const char *dml_tag(int spi_result) {
     switch (spi_result) {
         case SPI_OK_SELECT:
         case SPI_OK_SELINTO:
+            return "SELECT";
         case SPI_OK_INSERT:
-        case SPI_OK_DELETE:
-        case SPI_OK_UPDATE:
         case SPI_OK_INSERT_RETURNING:
+            return "INSERT";
+        case SPI_OK_DELETE:
         case SPI_OK_DELETE_RETURNING:
+            return "DELETE";
+        case SPI_OK_UPDATE:
         case SPI_OK_UPDATE_RETURNING:
+            return "UPDATE";
 #ifdef SPI_OK_MERGE
         case SPI_OK_MERGE:
+            return "MERGE";
 #endif
-            break;
         default:
-            return pstrdup(tag);
+            return NULL;
     }
+}
+
+char *result_from_spi(const char *tag, int spi_result, uint64 rows, SPITupleTable *tuples) {
+    const char *dml = dml_tag(spi_result);
+    if (dml == NULL)
+        return pstrdup(tag ? tag : SPI_result_code_string(spi_result));
+    tag = dml;
     StringInfoData captured;
     initStringInfo(&captured);
     if (tuples != NULL && chronos_max_result_size > 0) {

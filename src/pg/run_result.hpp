@@ -8,7 +8,7 @@ extern "C" {
 #include "tcop/dest.h"
 }
 
-// From the last statement of an SPI execution.
+// From the last statement of an SPI execution (`tag` is used for statements other than DML and SELECT).
 char *result_from_spi(const char *tag, int spi_result, uint64 rows, SPITupleTable *tuples);
 
 // A DestReceiver that keeps the first rows of a top-level statement's output as result text.

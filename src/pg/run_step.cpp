@@ -161,6 +161,8 @@ bool catch_up_allows_run(ClaimedTask *task, TimestampTz now) {
 
 // Whether the command runs in one transaction with its bookkeeping; a command that does not parse fails its run.
 bool classify_for_run(const ClaimedTask *task, CommandKind *kind, RunOutcome *failure) {
+    if (classify_plain_statement(task->command, kind))
+        return true;
     MemoryContext context = CurrentMemoryContext;
     volatile bool parsed = false;
     PG_TRY();
@@ -226,8 +228,9 @@ Step run_one_step(TimestampTz *next_due) {
         commit_transaction();
         return Step::ran;
     }
-    share_work(chronos_max_workers, task->also_due);
     current_started_at = GetCurrentTimestamp();
+    publish_run(task->id, task->scheduled_for, current_started_at, true);
+    share_work(chronos_max_workers, task->also_due);
     MemoryContextSwitchTo(run_context);
 
     CommandKind kind;
@@ -240,7 +243,7 @@ Step run_one_step(TimestampTz *next_due) {
         runnable = classify_for_run(task, &kind, &outcome);
     }
     bool transactional = !runnable || (task->transactional >= 0 ? task->transactional == 1 : !kind.needs_top_level);
-    publish_run(task->id, task->scheduled_for, current_started_at, transactional);
+    publish_run_mode(transactional);
     report_activity(task);
 
     RunRecord record;

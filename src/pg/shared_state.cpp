@@ -173,13 +173,29 @@ ExecutorSlot *my_slot(void) {
 }
 
 bool take_watch(TimestampTz wakes_at) {
-    Locked lock;
-    ExecutorSlot *watcher = find_watcher(me->database);
-    if (watcher == NULL || watcher == me) {
-        me->watcher = true;
-        me->wakes_at = wakes_at;
+    Latch *wake = NULL;
+    bool watching;
+    {
+        Locked lock;
+        ExecutorSlot *watcher = find_watcher(me->database);
+        if (watcher == NULL || watcher == me) {
+            me->watcher = true;
+            me->wakes_at = wakes_at;
+        } else if (watcher->wakes_at > wakes_at) {
+            // This executor knows of an earlier due time than the watcher: lower its deadline.
+            watcher->wakes_at = wakes_at;
+            wake = watcher->latch;
+        }
+        watching = me->watcher;
     }
-    return me->watcher;
+    if (wake)
+        SetLatch(wake);
+    return watching;
+}
+
+TimestampTz watch_deadline(void) {
+    Locked lock;
+    return me->watcher ? me->wakes_at : DT_NOEND;
 }
 
 void share_work(int max_workers, int also_due) {
@@ -213,12 +229,22 @@ void share_work(int max_workers, int also_due) {
         wake_launcher();
 }
 
+bool has_idle_sibling(void) {
+    Locked lock;
+    return find_idle(me->database, me) != NULL;
+}
+
 void publish_run(int64 task_id, TimestampTz scheduled_for, TimestampTz started_at, bool transactional) {
     Locked lock;
     me->task_id = task_id;
     me->cancel_requested = false;
     me->scheduled_for = scheduled_for;
     me->started_at = started_at;
+    me->transactional = transactional;
+}
+
+void publish_run_mode(bool transactional) {
+    Locked lock;
     me->transactional = transactional;
 }
 
@@ -285,8 +311,10 @@ void wake_for_due_task(Oid database, TimestampTz due) {
         ExecutorSlot *watcher = find_watcher(database);
         ExecutorSlot *idle = watcher ? NULL : find_idle(database, NULL);
         if (watcher != NULL) {
-            if (watcher->wakes_at > due)
+            if (watcher->wakes_at > due) {
+                watcher->wakes_at = due;
                 wake = watcher->latch;
+            }
         } else if (idle != NULL) {
             wake = idle->latch;
         } else {
@@ -398,6 +426,17 @@ int take_extra_wanted(Oid database) {
         return 0;
     int n = e->extra_wanted;
     e->extra_wanted = 0;
+    return n;
+}
+
+int running_task_ids(Oid database, int64 *out, int max) {
+    if (state == NULL)
+        return 0;
+    Locked lock;
+    int n = 0;
+    for (int i = 0; i < state->slot_count && n < max; i++)
+        if (slots[i].pid != 0 && slots[i].database == database && slots[i].task_id != 0)
+            out[n++] = slots[i].task_id;
     return n;
 }
 

@@ -48,21 +48,29 @@ bool executor_attach(Oid database);
 void executor_detach(void);
 ExecutorSlot *my_slot(void);
 
-// Becomes the database's watcher if it has none; returns whether this executor is now the watcher.
+// Becomes the database's watcher if it has none, and returns whether this executor is now the watcher. When another
+// executor watches but would wake later than `wakes_at`, its deadline is lowered and it is woken.
 bool take_watch(TimestampTz wakes_at);
+// This executor's deadline as the watcher (others may have lowered it); DT_NOEND if it does not watch.
+TimestampTz watch_deadline(void);
 // Called when this executor has claimed a task, with `also_due` other tasks due: it stops watching, and other
 // executors look for work — up to max(also_due, 1) idle ones are woken at once, and while the database has fewer than
 // `max_workers` executors and runs, the launcher starts one more. So tasks due together start together, and a long run
 // never leaves the database without a watcher.
 void share_work(int max_workers, int also_due);
+// Whether another executor of this database runs nothing (and could be woken for work).
+bool has_idle_sibling(void);
 void publish_run(int64 task_id, TimestampTz scheduled_for, TimestampTz started_at, bool transactional);
+// Marks the run transactional or not, once that is known.
+void publish_run_mode(bool transactional);
 void clear_run(void);
 
 // The cluster-wide cap on runs in progress: take a permit before a run, give it back after.
 bool take_run_permit(int max_workers);
 void give_run_permit(void);
 
-// Wakes the watcher of `database` when it sleeps past `due`; without a watcher, asks the launcher for an executor.
+// Lowers the deadline of the watcher of `database` to `due` and wakes it when it would sleep past `due`; without a
+// watcher, wakes an idle executor or asks the launcher for one.
 void wake_for_due_task(Oid database, TimestampTz due);
 // chronos.run_now() committed: executors of `database` look for requested runs before due ones.
 void request_manual_runs(Oid database);
@@ -85,6 +93,10 @@ int take_extra_wanted(Oid database);
 pid_t request_cancel(Oid database, int64 task_id);
 // Whether a user cancelled the run this executor is doing.
 bool run_cancel_requested(void);
+
+// Ids of the tasks executors of `database` are running (claimed tasks stay 'scheduled' in the catalog until their run
+// commits, so whoever computes the next due time must leave them out). Returns how many, at most `max`.
+int running_task_ids(Oid database, int64 *out, int max);
 
 // Runs in progress in `database` (for chronos.running_tasks()).
 int copy_running_slots(Oid database, ExecutorSlot *out, int max);

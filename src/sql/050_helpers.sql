@@ -6,7 +6,7 @@ RETURNS bigint
 LANGUAGE sql AS $$
     INSERT INTO chronos.tasks AS t (name, type, schedule, command, timezone, start_time)
     VALUES (name, 'loop', schedule, command, timezone, coalesce(start_time, now()))
-    ON CONFLICT (name) DO UPDATE
+    ON CONFLICT (name) WHERE name IS NOT NULL DO UPDATE
        SET type = 'loop', schedule = excluded.schedule, command = excluded.command,
            timezone = coalesce($4, t.timezone), start_time = coalesce($5, t.start_time),
            status = CASE WHEN t.status IN ('done', 'failed') THEN 'scheduled' ELSE t.status END
@@ -21,7 +21,7 @@ RETURNS bigint
 LANGUAGE sql AS $$
     INSERT INTO chronos.tasks AS t (name, type, command, start_time)
     VALUES (name, 'once', command, at)
-    ON CONFLICT (name) DO UPDATE
+    ON CONFLICT (name) WHERE name IS NOT NULL DO UPDATE
        SET type = 'once', schedule = NULL, command = excluded.command, start_time = excluded.start_time,
            next_exec_time = excluded.start_time, status = 'scheduled'
     RETURNING id

@@ -21,7 +21,7 @@ bool writing_bookkeeping = false;
 namespace {
 
 // The columns every claim reads, in ClaimedTask order, but the last: how many other tasks are due (ALSO_DUE, counted
-// only when an idle executor could be woken for them; NO_ALSO_DUE otherwise).
+// only when an idle executor could be woken or one more started for them; NO_ALSO_DUE otherwise).
 #define CLAIMED_COLUMNS                                                                                             \
     "id, name, command, owner, type = 'loop', schedule, timezone, start_time, next_exec_time, transactional,"      \
     " status::text, (extract(epoch FROM timeout) * 1000)::int8, catch_up, max_retries,"                             \
@@ -286,7 +286,7 @@ char *report_recorded_run(const ClaimedTask *task, Datum *values, char *nulls, M
 }  // namespace
 
 bool claim_due_task(TimestampTz now, MemoryContext context, ClaimedTask *task) {
-    if (has_idle_sibling())
+    if (could_share_work(chronos_max_workers))
         return claim_with(&claim_plan, kClaimSql, false, now, context, task);
     return claim_with(&claim_busy_plan, kClaimBusySql, false, now, context, task);
 }

@@ -27,7 +27,7 @@ extern "C" PGDLLEXPORT void chronos_executor_main(Datum main_arg);
 namespace {
 
 constexpr long kSafetyPollMs = 60 * 1000L;     // a watcher re-checks at least this often
-constexpr long kRetireAfterMs = 60 * 1000L;    // an idle executor that is not the watcher exits after this
+constexpr long kRetireAfterMs = 5 * 60 * 1000L;  // an idle executor that is not the watcher exits after this
 constexpr long kPruneEveryMs = 60 * 1000L;     // how often the watcher deletes expired runs
 constexpr long kPruneBacklogMs = 1000L;        // … while a full batch was deleted last time
 
@@ -107,7 +107,8 @@ bool wait_for_work(TimestampTz wake_at) {
     TimestampTz deadline = watch_deadline();
     for (;;) {
         TimestampTz now = GetCurrentTimestamp();
-        TimestampTz until = chronos_history_retention_s > 0 ? Min(deadline, next_prune) : deadline;
+        // A prune that is due wakes the watcher too, unless it was put off for a task due soon.
+        TimestampTz until = chronos_history_retention_s > 0 && next_prune > now ? Min(deadline, next_prune) : deadline;
         long timeout = kSafetyPollMs;
         if (until != DT_NOEND)
             timeout = Min(timeout, until <= now ? 0 : (long)((until - now) / 1000));

@@ -217,8 +217,9 @@ void share_work(int max_workers, int also_due) {
         }
         if (woken < wanted && executors < max_workers && state->runs_in_progress < max_workers) {
             DatabaseEntry *e = find_database(me->database, true);
-            if (e != NULL && e->extra_wanted == 0) {
-                e->extra_wanted = 1;
+            int more = Min(wanted - woken, max_workers - executors);
+            if (e != NULL && e->extra_wanted < more) {
+                e->extra_wanted = more;
                 want_executor = true;
             }
         }
@@ -229,9 +230,15 @@ void share_work(int max_workers, int also_due) {
         wake_launcher();
 }
 
-bool has_idle_sibling(void) {
+bool could_share_work(int max_workers) {
     Locked lock;
-    return find_idle(me->database, me) != NULL;
+    if (find_idle(me->database, me) != NULL)
+        return true;
+    int executors = 0;
+    for (int i = 0; i < state->slot_count; i++)
+        if (slots[i].pid != 0 && slots[i].database == me->database)
+            executors++;
+    return executors < max_workers && state->runs_in_progress < max_workers;
 }
 
 void publish_run(int64 task_id, TimestampTz scheduled_for, TimestampTz started_at, bool transactional) {

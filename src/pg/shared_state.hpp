@@ -58,8 +58,8 @@ TimestampTz watch_deadline(void);
 // `max_workers` executors and runs, the launcher starts one more. So tasks due together start together, and a long run
 // never leaves the database without a watcher.
 void share_work(int max_workers, int also_due);
-// Whether another executor of this database runs nothing (and could be woken for work).
-bool has_idle_sibling(void);
+// Whether more executors could take work now: another executor of this database runs nothing, or the pool may grow.
+bool could_share_work(int max_workers);
 void publish_run(int64 task_id, TimestampTz scheduled_for, TimestampTz started_at, bool transactional);
 // Marks the run transactional or not, once that is known.
 void publish_run_mode(bool transactional);

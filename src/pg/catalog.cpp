@@ -50,9 +50,14 @@ const char *const kClaimRequestedSql =
     " LIMIT 1"
     "   FOR UPDATE SKIP LOCKED";
 
-// Tasks being run are left out ($1): their rows stay 'scheduled' until their runs commit.
+// The earliest due time, and how many tasks are due within 100 ms of it (up to 8): the pool can grow before they are
+// due. Tasks being run are left out ($1): their rows stay 'scheduled' until their runs commit.
 const char *const kEarliestSql =
-    "SELECT min(next_exec_time) FROM chronos.tasks WHERE status = 'scheduled' AND id <> ALL ($1)";
+    "WITH e AS (SELECT min(next_exec_time) AS at FROM chronos.tasks WHERE status = 'scheduled' AND id <> ALL ($1))"
+    " SELECT e.at, (SELECT count(*) FROM (SELECT FROM chronos.tasks t"
+    "                WHERE t.status = 'scheduled' AND t.id <> ALL ($1) AND t.next_exec_time <= e.at + interval '100 ms'"
+    "                LIMIT 8) together)"
+    "   FROM e";
 
 const char *const kSkipSql = "UPDATE chronos.tasks SET next_exec_time = $2 WHERE id = $1";
 
@@ -301,15 +306,28 @@ void skip_missed_slots(const ClaimedTask *task, TimestampTz next_exec_time) {
     execute_bookkeeping(prepared(&skip_plan, kSkipSql, 2, types), values, NULL, SPI_OK_UPDATE);
 }
 
-TimestampTz earliest_next_exec_time(void) {
+TimestampTz earliest_next_exec_time(int *due_together) {
     Oid types[1] = {INT8ARRAYOID};
     Datum values[1] = {running_ids_array()};
     int rc = SPI_execute_plan(prepared(&earliest_plan, kEarliestSql, 1, types), values, NULL, true, 1);
+    *due_together = 0;
     if (rc != SPI_OK_SELECT || SPI_processed == 0)
         return DT_NOEND;
     bool isnull;
     Datum value = binary_column(1, &isnull);
-    return isnull ? DT_NOEND : DatumGetTimestampTz(value);
+    if (isnull)
+        return DT_NOEND;
+    *due_together = (int)int64_column(2, 0);
+    return DatumGetTimestampTz(value);
+}
+
+void prepare_statements(void) {
+    Oid claim_types[1] = {TIMESTAMPTZOID};
+    Oid earliest_types[1] = {INT8ARRAYOID};
+    prepared(&claim_plan, kClaimSql, 1, claim_types);
+    prepared(&claim_busy_plan, kClaimBusySql, 1, claim_types);
+    prepared(&earliest_plan, kEarliestSql, 1, earliest_types);
+    prepared(&record_plan, kRecordRunSql, kRecordArgs, record_arg_types);
 }
 
 char *record_run(const ClaimedTask *task, const RunRecord *record, MemoryContext context, TimestampTz *earliest) {

@@ -54,8 +54,12 @@ bool claim_due_task(TimestampTz now, MemoryContext context, ClaimedTask *task);
 bool claim_requested_task(TimestampTz now, MemoryContext context, ClaimedTask *task);
 // Moves a loop task whose missed slots are skipped to its next slot, without a run.
 void skip_missed_slots(const ClaimedTask *task, TimestampTz next_exec_time);
-// The earliest next_exec_time of a scheduled task; DT_NOEND if none.
-TimestampTz earliest_next_exec_time(void);
+// The earliest next_exec_time of a scheduled task no executor is running; DT_NOEND if none. *due_together: how many
+// tasks are due within 100 ms of it (up to 8).
+TimestampTz earliest_next_exec_time(int *due_together);
+
+// Prepares the statements of the common path, so that a new executor's first run does not pay for it.
+void prepare_statements(void);
 
 // Transactional run: task row and run row written in the run's own transaction; sends the run's notification if the
 // task asks for one. Returns the run as JSON text (allocated in `context`) when the task notifies or has on_failure,

@@ -179,6 +179,8 @@ bool prepare_database(void) {
     PushActiveSnapshot(GetTransactionSnapshot());
     bool installed = extension_is_installed();
     int recovered = installed ? recover_interrupted_runs() : 0;
+    if (installed)
+        prepare_statements();
     SPI_finish();
     PopActiveSnapshot();
     CommitTransactionCommand();

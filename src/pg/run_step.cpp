@@ -32,6 +32,10 @@ TimestampTz current_started_at;
 volatile sig_atomic_t run_timed_out = false;
 TimeoutId run_timeout_id;
 
+// Executors for tasks due together are started ahead of time when they are due within this long (less than the time
+// an idle executor waits before it retires).
+constexpr int64 kPoolLookAheadUs = 60 * USECS_PER_SEC;
+
 const char *const kRunStatusNames[] = {"succeeded", "failed", "timed_out", "cancelled"};
 const char *const kTaskStatusNames[] = {"scheduled", "done", "failed"};
 
@@ -217,14 +221,18 @@ Step run_one_step(TimestampTz *next_due) {
     TimestampTz now = GetCurrentTimestamp();
     has_current_task = claim_task(now);
     if (!has_current_task) {
-        *next_due = earliest_next_exec_time();
+        int together;
+        *next_due = earliest_next_exec_time(&together);
         commit_transaction();
+        if (*next_due != DT_NOEND && *next_due - now < kPoolLookAheadUs)
+            prepare_pool(chronos_max_workers, together);
         return Step::idle;
     }
     ClaimedTask *task = &current_task;
     if (!catch_up_allows_run(task, now)) {
         has_current_task = false;
-        *next_due = earliest_next_exec_time();
+        int together;
+        *next_due = earliest_next_exec_time(&together);
         commit_transaction();
         return Step::ran;
     }

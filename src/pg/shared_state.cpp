@@ -230,6 +230,25 @@ void share_work(int max_workers, int also_due) {
         wake_launcher();
 }
 
+void prepare_pool(int max_workers, int together) {
+    bool want_executor = false;
+    {
+        Locked lock;
+        int executors = 0;
+        for (int i = 0; i < state->slot_count; i++)
+            if (slots[i].pid != 0 && slots[i].database == me->database)
+                executors++;
+        int more = Min(together, max_workers) - executors;
+        DatabaseEntry *e = more > 0 ? find_database(me->database, true) : NULL;
+        if (e != NULL && e->extra_wanted < more) {
+            e->extra_wanted = more;
+            want_executor = true;
+        }
+    }
+    if (want_executor)
+        wake_launcher();
+}
+
 bool could_share_work(int max_workers) {
     Locked lock;
     if (find_idle(me->database, me) != NULL)

@@ -58,6 +58,10 @@ TimestampTz watch_deadline(void);
 // `max_workers` executors and runs, the launcher starts one more. So tasks due together start together, and a long run
 // never leaves the database without a watcher.
 void share_work(int max_workers, int also_due);
+// Called by an executor about to watch for `together` tasks due at about the same time: when the database has fewer
+// executors than that (and than `max_workers`), asks the launcher for more now, so that they are ready when due.
+void prepare_pool(int max_workers, int together);
+
 // Whether more executors could take work now: another executor of this database runs nothing, or the pool may grow.
 bool could_share_work(int max_workers);
 void publish_run(int64 task_id, TimestampTz scheduled_for, TimestampTz started_at, bool transactional);

@@ -229,7 +229,38 @@ def observations():
     return "\n".join("- " + o for o in out) + ("\n" if out else "")
 
 
+def open_targets():
+    """Why a target was not met on this machine, in this run's own figures, and what would close it."""
+    out = []
+    rate, tps = num("burst_chronos_1000_rate"), num("burst_pgbench_1000_tps")
+    cpu, pg_cpu = num("burst_chronos_10000_cpu_ms_per_run"), num("burst_pgbench_10000_cpu_ms_per_run")
+    wal, pg_wal = num("bookkeeping_chronos_wal_bytes_per_run"), num("bookkeeping_pgbench_wal_bytes_per_run")
+    if rate and tps and rate < 0.5 * tps:
+        out.append(
+            f"**Burst of 1,000 at {100 * rate / tps:.0f} % of pgbench.** A run is a claim (an index lookup that locks the "
+            f"row), the command in a subtransaction as its owner, and one bookkeeping statement (update the task, "
+            f"insert the run): {fmt(cpu, 2)} ms of server CPU per run against {fmt(pg_cpu, 2)} ms for pgbench's bare "
+            f"INSERT, and {fmt(wal, 0)} bytes of WAL against {fmt(pg_wal, 0)}. On 2 cores that CPU bounds the pool "
+            f"at about {(2 / cpu * 1000) if cpu else 0:,.0f} runs/s; the 1,000-task burst is also short enough "
+            f"(about {1000 / rate:.2f} s) that waking the pool and the first, cold runs of each executor weigh in; the "
+            f"10,000-task burst reaches {fmt(num('burst_chronos_10000_rate'), 0)} runs/s. What would close it: "
+            f"keeping the plans of repeated commands (loop tasks) per owner, a narrower task row so that its update "
+            f"writes less WAL, and updating fewer indexes per run (the task's next_exec_time and status are indexed "
+            f"for the claim, so every run's update is a non-HOT update).")
+    p99, floor = num("lateness_p99_ms"), num("lateness_floor_p99_ms")
+    if p99 is not None and p99 > 5:
+        out.append(
+            f"**Lateness p99 {p99:.2f} ms.** The once tasks alone have p99 {fmt(num('lateness_once_p99_ms'), 2)} ms; "
+            f"the tail is the {R.get('lateness_loops', 10)} loop tasks due at the same instant every second, run by "
+            f"{fmt(num('max_workers', 4), 0)} executors: the last ones wait behind the commits of the first "
+            f"(loop tasks p99 {fmt(num('lateness_loop_p99_ms'), 2)} ms). A plain sleeping process has p99 "
+            f"{fmt(floor, 2)} ms here. What would close it: a larger chronos.max_workers for tasks due together, or "
+            f"cheaper runs (above).")
+    return "\n\n".join(out)
+
+
 R["_notes"] = observations()
+R["_open_targets"] = open_targets()
 
 
 # ---------------------------------------------------------------- ratio table on stdout

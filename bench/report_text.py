@@ -203,6 +203,12 @@ def render(R, targets, memory, runs, plots):
             f"{f(key + '_wal_fpi_bytes_per_run')} |")
     add("")
 
+    missed = R.get("_open_targets", "")
+    if missed:
+        add("## Targets not met, and what would close them\n")
+        add(missed)
+        add("")
+
     notes = R.get("_notes", "")
     if notes:
         add("## Observations\n")

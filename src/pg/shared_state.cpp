@@ -58,11 +58,12 @@ ExecutorSlot *find_watcher(Oid database) {
     return NULL;
 }
 
-bool has_executor(Oid database) {
+int count_executors(Oid database) {
+    int n = 0;
     for (int i = 0; i < state->slot_count; i++)
         if (slots[i].pid != 0 && slots[i].database == database)
-            return true;
-    return false;
+            n++;
+    return n;
 }
 
 // An executor of `database` other than `except` that runs nothing, or NULL.
@@ -234,11 +235,7 @@ void prepare_pool(int max_workers, int together) {
     bool want_executor = false;
     {
         Locked lock;
-        int executors = 0;
-        for (int i = 0; i < state->slot_count; i++)
-            if (slots[i].pid != 0 && slots[i].database == me->database)
-                executors++;
-        int more = Min(together, max_workers) - executors;
+        int more = Min(together, max_workers) - count_executors(me->database);
         DatabaseEntry *e = more > 0 ? find_database(me->database, true) : NULL;
         if (e != NULL && e->extra_wanted < more) {
             e->extra_wanted = more;
@@ -253,11 +250,7 @@ bool could_share_work(int max_workers) {
     Locked lock;
     if (find_idle(me->database, me) != NULL)
         return true;
-    int executors = 0;
-    for (int i = 0; i < state->slot_count; i++)
-        if (slots[i].pid != 0 && slots[i].database == me->database)
-            executors++;
-    return executors < max_workers && state->runs_in_progress < max_workers;
+    return count_executors(me->database) < max_workers && state->runs_in_progress < max_workers;
 }
 
 void publish_run(int64 task_id, TimestampTz scheduled_for, TimestampTz started_at, bool transactional) {
@@ -347,7 +340,7 @@ void wake_for_due_task(Oid database, TimestampTz due) {
             DatabaseEntry *e = find_database(database, true);
             if (e != NULL && !e->quiesced) {
                 e->served = true;
-                if (has_executor(database))
+                if (count_executors(database) > 0)
                     e->extra_wanted++;
                 want_executor = true;
             }
@@ -456,13 +449,10 @@ int take_extra_wanted(Oid database) {
 }
 
 int running_task_ids(Oid database, int64 *out, int max) {
-    if (state == NULL)
-        return 0;
-    Locked lock;
-    int n = 0;
-    for (int i = 0; i < state->slot_count && n < max; i++)
-        if (slots[i].pid != 0 && slots[i].database == database && slots[i].task_id != 0)
-            out[n++] = slots[i].task_id;
+    ExecutorSlot running[64];
+    int n = copy_running_slots(database, running, Min(max, 64));
+    for (int i = 0; i < n; i++)
+        out[i] = running[i].task_id;
     return n;
 }
 

@@ -20,36 +20,6 @@ bool writing_bookkeeping = false;
 
 namespace {
 
-// The columns every claim reads, in ClaimedTask order, but the last: how many other tasks are due (ALSO_DUE, counted
-// only when an idle executor could be woken or one more started for them; NO_ALSO_DUE otherwise).
-#define CLAIMED_COLUMNS                                                                                             \
-    "id, name, command, owner, type = 'loop', schedule, timezone, start_time, next_exec_time, transactional,"      \
-    " status::text, (extract(epoch FROM timeout) * 1000)::int8, catch_up, max_retries,"                             \
-    " (extract(epoch FROM retry_delay) * 1000000)::int8, max_failures, max_runs, end_time, attempt, failure_count," \
-    " run_count, payload::text, on_failure, notify_on <> 'never' OR on_failure IS NOT NULL,"
-#define ALSO_DUE                                                                                                   \
-    " (SELECT count(*) FROM (SELECT FROM chronos.tasks d WHERE d.status = 'scheduled' AND d.next_exec_time <= $1" \
-    "                         LIMIT 9) due) - 1"
-#define NO_ALSO_DUE " 0::int8"
-
-#define CLAIM_DUE(also_due)                         \
-    "SELECT " CLAIMED_COLUMNS also_due                \
-    "  FROM chronos.tasks"                           \
-    " WHERE status = 'scheduled' AND next_exec_time <= $1" \
-    " ORDER BY next_exec_time"                        \
-    " LIMIT 1"                                        \
-    "   FOR UPDATE SKIP LOCKED"
-
-const char *const kClaimSql = CLAIM_DUE(ALSO_DUE);
-const char *const kClaimBusySql = CLAIM_DUE(NO_ALSO_DUE);
-
-const char *const kClaimRequestedSql =
-    "SELECT " CLAIMED_COLUMNS NO_ALSO_DUE
-    "  FROM chronos.tasks"
-    " WHERE run_requested AND status <> 'running' AND $1 IS NOT NULL"
-    " LIMIT 1"
-    "   FOR UPDATE SKIP LOCKED";
-
 // The earliest due time, and how many tasks are due within 100 ms of it (up to 8): the pool can grow before they are
 // due. Tasks being run are left out ($1): their rows stay 'scheduled' until their runs commit.
 const char *const kEarliestSql =
@@ -64,19 +34,23 @@ const char *const kSkipSql = "UPDATE chronos.tasks SET next_exec_time = $2 WHERE
 // Parameters shared by the recording statements:
 // $1 task id, $2 task status, $3 next_exec_time, $4 started_at, $5 run status, $6 error, $7 finished_at,
 // $8 scheduled_for, $9 result, $10 pid, $11 failure_count, $12 next attempt, $13 manual, $14 run attempt,
-// $15 keep the run in history, $16 run_id, $17 ids of the tasks other executors are running.
+// $15 keep the run in history, $16 run_id, $17 ids of the tasks other executors are running, $18 whether to look for
+// the earliest due time.
 #define TASK_OUTCOME_SET                                                                                   \
     " last_exec_time = $4, last_status = $5::chronos.run_status, last_error = $6, last_duration = $7 - $4," \
     " run_count = run_count + 1, failure_count = $11, attempt = $12, run_requested = run_requested AND NOT $13"
 
-// What the recording statements return: the run's id, and the earliest next_exec_time now that this task has moved
-// (its old row is still in the statement's snapshot, so it is left out and its new time added), so that an idle
-// executor sleeps without another query.
+// What the recording statements return: the run's id, and, when asked ($18: the claim saw no other task due), the
+// earliest next_exec_time now that this task has moved (its old row is still in the statement's snapshot, so it is
+// left out and its new time added), so that an idle executor sleeps without another query. Not asked, it is
+// -infinity: look for the next due task at once.
 #define RECORDED                                                                                           \
     " SELECT (SELECT run_id FROM run),"                                                                   \
-    "        least((SELECT min(next_exec_time) FROM chronos.tasks"                                          \
-    "                WHERE status = 'scheduled' AND id <> $1 AND id <> ALL ($17)),"                          \
-    "              CASE WHEN $2 = 'scheduled' THEN $3 END)"
+    "        CASE WHEN $18 THEN"                                                                          \
+    "          least((SELECT min(next_exec_time) FROM chronos.tasks"                                        \
+    "                  WHERE status = 'scheduled' AND id <> $1 AND id <> ALL ($17)),"                        \
+    "                CASE WHEN $2 = 'scheduled' THEN $3 END)"                                           \
+    "        ELSE '-infinity' END"
 
 const char *const kRecordRunSql =
     "WITH task AS (UPDATE chronos.tasks SET status = $2::chronos.task_state, next_exec_time = $3," TASK_OUTCOME_SET
@@ -120,12 +94,12 @@ const char *const kReportRunSql =
     "           WHERE strpos(lower(coalesce($9, '') || ' ' || coalesce($6, '')), lower(k)) > 0)))"
     " SELECT run, (SELECT count(*) FROM notified) FROM outcome";
 
-constexpr int kRecordArgs = 17;
+constexpr int kRecordArgs = 18;
 Oid record_arg_types[kRecordArgs] = {INT8OID,  TEXTOID, TIMESTAMPTZOID, TIMESTAMPTZOID, TEXTOID, TEXTOID,
                                      TIMESTAMPTZOID, TIMESTAMPTZOID, TEXTOID, INT4OID, INT4OID, INT4OID,
-                                     BOOLOID,  INT4OID, BOOLOID,        INT8OID,        INT8ARRAYOID};
+                                     BOOLOID,  INT4OID, BOOLOID,        INT8OID,        INT8ARRAYOID,   BOOLOID};
 
-SPIPlanPtr claim_plan, claim_busy_plan, claim_requested_plan, earliest_plan, skip_plan, record_plan, record_start_plan,
+SPIPlanPtr earliest_plan, skip_plan, record_plan, record_start_plan,
     record_end_plan, report_plan;
 
 SPIPlanPtr prepared(SPIPlanPtr *plan, const char *sql, int nargs, Oid *types) {
@@ -152,75 +126,6 @@ int64 int64_column(int column, int64 if_null) {
     bool isnull;
     Datum value = binary_column(column, &isnull);
     return isnull ? if_null : DatumGetInt64(value);
-}
-
-int32 int32_column(int column, int32 if_null) {
-    bool isnull;
-    Datum value = binary_column(column, &isnull);
-    return isnull ? if_null : DatumGetInt32(value);
-}
-
-chronos::CatchUp catch_up_of(const char *text) {
-    if (text != NULL && strcmp(text, "once") == 0)
-        return chronos::CatchUp::once;
-    if (text != NULL && strcmp(text, "all") == 0)
-        return chronos::CatchUp::all;
-    return chronos::CatchUp::skip;
-}
-
-// Copies the claimed row (CLAIMED_COLUMNS) into `task`.
-void copy_claimed(MemoryContext context, bool manual, TimestampTz now, ClaimedTask *task) {
-    bool isnull;
-    task->id = int64_column(1, 0);
-    task->name = copy_text_column(2, context);
-    task->command = copy_text_column(3, context);
-    task->owner = copy_text_column(4, context);
-    task->is_loop = DatumGetBool(binary_column(5, &isnull));
-    task->schedule = copy_text_column(6, context);
-    task->timezone = copy_text_column(7, context);
-    task->start_time = DatumGetTimestampTz(binary_column(8, &isnull));
-    Datum next_exec_time = binary_column(9, &isnull);
-    task->next_exec_time_known = !isnull;
-    task->next_exec_time = isnull ? 0 : DatumGetTimestampTz(next_exec_time);
-    task->scheduled_for = manual || isnull ? now : task->next_exec_time;
-    Datum forced = binary_column(10, &isnull);
-    task->transactional = isnull ? -1 : DatumGetBool(forced);
-    task->manual = manual;
-    task->status = copy_text_column(11, context);
-    task->timeout_ms = int64_column(12, -1);
-
-    chronos::TaskPolicy *policy = &task->policy;
-    policy->is_loop = task->is_loop;
-    policy->schedule = task->schedule;
-    policy->start_time = task->start_time;
-    policy->catch_up = catch_up_of(SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 13));
-    policy->max_retries = int32_column(14, 0);
-    policy->retry_delay_us = int64_column(15, USECS_PER_MINUTE);
-    policy->max_failures = int32_column(16, 0);
-    policy->max_runs = int64_column(17, 0);
-    Datum end_time = binary_column(18, &isnull);
-    policy->has_end_time = !isnull;
-    policy->end_time = isnull ? 0 : DatumGetTimestampTz(end_time);
-    task->attempt = int32_column(19, 1);
-    task->failure_count = int32_column(20, 0);
-    task->run_count = int64_column(21, 0);
-    task->payload = copy_text_column(22, context);
-    task->on_failure = copy_text_column(23, context);
-    task->reports = DatumGetBool(binary_column(24, &isnull));
-    task->also_due = manual ? 0 : (int)Max(int64_column(25, 0), 0);
-}
-
-bool claim_with(SPIPlanPtr *plan, const char *sql, bool manual, TimestampTz now, MemoryContext context,
-                ClaimedTask *task) {
-    Oid types[1] = {TIMESTAMPTZOID};
-    Datum values[1] = {TimestampTzGetDatum(now)};
-    int rc = SPI_execute_plan(prepared(plan, sql, 1, types), values, NULL, false, 1);
-    if (rc != SPI_OK_SELECT)
-        elog(ERROR, "pg_chronos: could not look for due tasks: %s", SPI_result_code_string(rc));
-    if (SPI_processed == 0)
-        return false;
-    copy_claimed(context, manual, now, task);
-    return true;
 }
 
 // The ids of the tasks being run in this database, as an int8[] parameter.
@@ -257,7 +162,10 @@ void bind_record(const ClaimedTask *task, const RunRecord *record, int64 run_id,
     values[13] = Int32GetDatum(task->attempt);
     values[14] = BoolGetDatum(chronos_log_runs == LOG_RUNS_ALL || strcmp(record->run_status, "succeeded") != 0);
     values[15] = Int64GetDatum(run_id);
-    values[16] = running_ids_array();
+    bool want_earliest = task->also_due == 0;
+    values[16] = want_earliest ? running_ids_array() : (Datum)0;
+    nulls[16] = want_earliest ? ' ' : 'n';
+    values[17] = BoolGetDatum(want_earliest);
 }
 
 void execute_bookkeeping(SPIPlanPtr plan, Datum *values, char *nulls, int expected) {
@@ -290,16 +198,6 @@ char *report_recorded_run(const ClaimedTask *task, Datum *values, char *nulls, M
 
 }  // namespace
 
-bool claim_due_task(TimestampTz now, MemoryContext context, ClaimedTask *task) {
-    if (could_share_work(chronos_max_workers))
-        return claim_with(&claim_plan, kClaimSql, false, now, context, task);
-    return claim_with(&claim_busy_plan, kClaimBusySql, false, now, context, task);
-}
-
-bool claim_requested_task(TimestampTz now, MemoryContext context, ClaimedTask *task) {
-    return claim_with(&claim_requested_plan, kClaimRequestedSql, true, now, context, task);
-}
-
 void skip_missed_slots(const ClaimedTask *task, TimestampTz next_exec_time) {
     Oid types[2] = {INT8OID, TIMESTAMPTZOID};
     Datum values[2] = {Int64GetDatum(task->id), TimestampTzGetDatum(next_exec_time)};
@@ -322,10 +220,7 @@ TimestampTz earliest_next_exec_time(int *due_together) {
 }
 
 void prepare_statements(void) {
-    Oid claim_types[1] = {TIMESTAMPTZOID};
     Oid earliest_types[1] = {INT8ARRAYOID};
-    prepared(&claim_plan, kClaimSql, 1, claim_types);
-    prepared(&claim_busy_plan, kClaimBusySql, 1, claim_types);
     prepared(&earliest_plan, kEarliestSql, 1, earliest_types);
     prepared(&record_plan, kRecordRunSql, kRecordArgs, record_arg_types);
 }

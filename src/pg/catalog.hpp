@@ -1,5 +1,6 @@
-// Every statement the workers run against chronos.tasks and chronos.runs: claim a due task, record a run, find the next
-// due time, recover runs left behind by a crash. All run through SPI (the caller connects it) with plans prepared once.
+// What the workers read and write in chronos.tasks and chronos.runs: claim a due task (claim.cpp: an index scan that
+// locks the row), record a run, find the next due time, recover runs left behind by a crash (catalog.cpp: statements
+// run through SPI, which the caller connects, with plans prepared once).
 #pragma once
 #include "postgres.hpp"
 

@@ -12,31 +12,37 @@ reset_cron() {
     rsql -c "DELETE FROM cron.job" -c "TRUNCATE cron.job_run_details, sink" -c "VACUUM ANALYZE cron.job, cron.job_run_details, sink"
 }
 
-# Waits for $2 rows in sink (until epoch $3), polling; prints "rows polls".
+# Waits for $2 rows in sink (until epoch $3), polling every 0.25 s through one session opened beforehand: a new
+# connection per poll would take CPU from the burst being measured. Prints "rows polls".
 drain() {
     local sql=$1 want=$2 deadline=$3 have polls=0
+    coproc POLLER { $sql -f - 2>&1; }
     while :; do
-        have=$($sql -c "SELECT count(*) FROM sink")
+        echo "SELECT count(*) FROM sink;" >&"${POLLER[1]}"
+        read -r have <&"${POLLER[0]}"
         polls=$((polls + 1))
         [ "$have" -ge "$want" ] && break
         awk -v t="$deadline" -v n="$(now_s)" 'BEGIN { exit !(n >= t) }' && break
         sleep 0.25
     done
+    exec {POLLER[1]}>&-
+    wait "$POLLER_PID" 2>/dev/null || true
     echo "$have $polls"
 }
 
 # Commits and WAL of N runs between two observations; the observing sessions' own commits are taken out.
-# record_bookkeeping KEY SQL CLUSTER_DIR N "x0 l0" "x1 l1" X_AFTER_EXIT SESSIONS_BY_X1 SESSIONS_BY_X_AFTER_EXIT
-# (x1 is read before the scheduler's processes exit, X_AFTER_EXIT once they have exited and so reported their counts).
+# record_bookkeeping KEY SQL CLUSTER_DIR N "x0 l0" "x1 l1" X_AFTER_EXIT SESSIONS_BY_X1 SESSIONS_BY_X_AFTER_EXIT POLLS
+# (x1 is read before the scheduler's processes exit, X_AFTER_EXIT once they have exited and so reported their counts;
+# the sessions include the polling session, whose queries after its first are POLLS - 1 more commits).
 record_bookkeeping() {
-    local key=$1 sql=$2 dir=$3 n=$4 first=$5 last=$6 x_exit=$7 sessions_x1=$8 sessions=$9 obs
-    local x0=${first% *} l0=${first#* } x1=${last% *} l1=${last#* }
+    local key=$1 sql=$2 dir=$3 n=$4 first=$5 last=$6 x_exit=$7 sessions_x1=$8 sessions=$9 polls=${10} obs
+    local x0=${first% *} l0=${first#* } x1=${last% *} l1=${last#* } extra=$((polls - 1))
     obs=$(get "observer_commits_$(basename "$dir")")
     local records
     records=$(wal_records "$dir" "$l0" "$l1")
     put "${key}_runs" "$n"
-    put "${key}_commits_per_run" "$(awk -v a="$x0" -v b="$x_exit" -v o="$obs" -v s="$sessions" -v n="$n" 'BEGIN { printf "%.3f", (b - a - o * s) / n }')"
-    put "${key}_commits_seen_before_exit" "$(awk -v a="$x0" -v b="$x1" -v o="$obs" -v s="$sessions_x1" -v n="$n" 'BEGIN { printf "%.3f", (b - a - o * s) / n }')"
+    put "${key}_commits_per_run" "$(awk -v a="$x0" -v b="$x_exit" -v o="$obs" -v s="$sessions" -v e="$extra" -v n="$n" 'BEGIN { printf "%.3f", (b - a - o * s - e) / n }')"
+    put "${key}_commits_seen_before_exit" "$(awk -v a="$x0" -v b="$x1" -v o="$obs" -v s="$sessions_x1" -v e="$extra" -v n="$n" 'BEGIN { printf "%.3f", (b - a - o * s - e) / n }')"
     put "${key}_wal_bytes_per_run" "$(awk -v w="$(wal_bytes "$sql" "$l0" "$l1")" -v n="$n" 'BEGIN { printf "%.0f", w / n }')"
     read -r commits rec fpi <<<"$records"
     put "${key}_commit_records_per_run" "$(awk -v c="$commits" -v n="$n" 'BEGIN { printf "%.3f", c / n }')"
@@ -65,7 +71,7 @@ chronos_burst() {
         last=$(observe csql)
         end_processes_and_wait csql 'pg_chronos worker'
         x_exit=$(observe csql)
-        record_bookkeeping bookkeeping_chronos csql "$CHRONOS_DIR" "$n" "$first" "$last" "${x_exit% *}" $((polls + 1)) $((polls + 4))
+        record_bookkeeping bookkeeping_chronos csql "$CHRONOS_DIR" "$n" "$first" "$last" "${x_exit% *}" 2 5 "$polls"
     fi
     put "${key}_done" "$have"
     put "${key}_last_s" "$(csql -c "SELECT round((extract(epoch FROM max(at)) - $due)::numeric, 4) FROM sink")"
@@ -101,7 +107,7 @@ EOF
         local x_exit
         x_exit=$(observe csql)
         # pgbench's own connections add MAX_WORKERS start-up commits; they stay in (under 0.01 per transaction).
-        record_bookkeeping bookkeeping_pgbench csql "$CHRONOS_DIR" "$n" "$first" "$last" "${x_exit% *}" 1 2
+        record_bookkeeping bookkeeping_pgbench csql "$CHRONOS_DIR" "$n" "$first" "$last" "${x_exit% *}" 1 2 1
     fi
     put "${key}_tps" "$(sed -n 's/^tps = \([0-9.]*\) (without initial connection time)/\1/p' "$DATA/$key.log" | cut -d . -f 1)"
     put "${key}_done" "$(csql -c "SELECT count(*) FROM sink")"
@@ -142,7 +148,7 @@ cron_burst_finish() {
         # (they are saved at shutdown and loaded at start-up).
         as_pg_user "$PG_BIN/pg_ctl" -D "$CRON_DIR/data" -m fast -w restart -l "$CRON_DIR/server.log" >/dev/null
         x_exit=$(observe rsql)
-        record_bookkeeping bookkeeping_cron rsql "$CRON_DIR" "$n" "$first" "$last" "${x_exit% *}" $((polls + 1)) $((polls + 2))
+        record_bookkeeping bookkeeping_cron rsql "$CRON_DIR" "$n" "$first" "$last" "${x_exit% *}" 2 3 "$polls"
     fi
     put "${key}_done" "$have"
     put "${key}_capped" "$([ "$have" -lt "$n" ] && echo "$cap" || echo 0)"

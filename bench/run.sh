@@ -112,8 +112,12 @@ suite() {
     step "1. burst drain (and 5. bookkeeping on the 1,000-task bursts): pg_chronos, then pgbench"
     load_begin
     chronos_burst 1000 1
+    put burst_chronos_1000_checkpointed_rate "$(get burst_chronos_1000_rate)"
+    chronos_burst 1000
     chronos_burst 10000
     pgbench_burst 1000 1
+    put burst_pgbench_1000_checkpointed_tps "$(get burst_pgbench_1000_tps)"
+    pgbench_burst 1000
     pgbench_burst 10000
     load_end burst
 

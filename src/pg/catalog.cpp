@@ -8,11 +8,12 @@
 
 extern "C" {
 #include "catalog/pg_type.h"
-#include "commands/extension.h"
+#include "catalog/namespace.h"
 #include "executor/spi.h"
 #include "miscadmin.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
+#include "utils/lsyscache.h"
 #include "utils/timestamp.h"
 }
 
@@ -321,6 +322,9 @@ int recover_interrupted_runs(void) {
     return recovered;
 }
 
+// The extension owns schema chronos and its tables (DROP EXTENSION drops them), so its table chronos.tasks stands for it:
+// two cache lookups, where get_extension_oid() would scan pg_extension on every run.
 bool extension_is_installed(void) {
-    return OidIsValid(get_extension_oid("pg_chronos", true));
+    Oid schema = get_namespace_oid("chronos", true);
+    return OidIsValid(schema) && OidIsValid(get_relname_relid("tasks", schema));
 }

@@ -81,6 +81,7 @@ int64 prune_history(TimestampTz cutoff);
 // Marks runs left 'running' by processes that are no longer running them as 'interrupted' and reschedules their tasks.
 int recover_interrupted_runs(void);
 
+// Whether the extension is installed in this database.
 bool extension_is_installed(void);
 
 // Set while the workers write their own bookkeeping, so that the validation trigger lets those rows through.

@@ -99,7 +99,9 @@ bool wait_for_work(TimestampTz wake_at) {
     bool watcher = take_watch(wake_at);
     if (!watcher) {
         pgstat_report_stat(true);
+        set_asleep(true);
         int rc = WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH, kRetireAfterMs, PG_WAIT_EXTENSION);
+        set_asleep(false);
         ResetLatch(MyLatch);
         return !(rc & WL_TIMEOUT);
     }
@@ -115,7 +117,9 @@ bool wait_for_work(TimestampTz wake_at) {
         // Background workers flush their own statistics (autovacuum needs them for chronos.tasks and chronos.runs):
         // before a long sleep always, otherwise at most once a second.
         pgstat_report_stat(timeout >= 1000);
+        set_asleep(true);
         int rc = WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH, timeout, PG_WAIT_EXTENSION);
+        set_asleep(false);
         ResetLatch(MyLatch);
         now = GetCurrentTimestamp();
         if (rc & WL_TIMEOUT) {

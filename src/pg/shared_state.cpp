@@ -248,9 +248,15 @@ void prepare_pool(int max_workers, int together) {
 
 bool could_share_work(int max_workers) {
     Locked lock;
-    if (find_idle(me->database, me) != NULL)
-        return true;
+    for (int i = 0; i < state->slot_count; i++)
+        if (slots[i].pid != 0 && slots[i].database == me->database && slots[i].asleep)
+            return true;
     return count_executors(me->database) < max_workers && state->runs_in_progress < max_workers;
+}
+
+void set_asleep(bool asleep) {
+    Locked lock;
+    me->asleep = asleep;
 }
 
 void publish_run(int64 task_id, TimestampTz scheduled_for, TimestampTz started_at, bool transactional) {

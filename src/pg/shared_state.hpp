@@ -24,6 +24,7 @@ struct ExecutorSlot {
     bool cancel_requested;     // chronos.cancel() asked to stop the run in progress
     bool holds_permit;         // counted in the cluster-wide runs in progress
     bool waits_for_permit;     // found due work while chronos.max_workers runs were in progress
+    bool asleep;               // waiting on its latch for work
 };
 
 // What the launcher knows of a database.
@@ -62,8 +63,10 @@ void share_work(int max_workers, int also_due);
 // executors than that (and than `max_workers`), asks the launcher for more now, so that they are ready when due.
 void prepare_pool(int max_workers, int together);
 
-// Whether more executors could take work now: another executor of this database runs nothing, or the pool may grow.
+// Whether more executors could take work now: another executor of this database sleeps, or the pool may grow.
 bool could_share_work(int max_workers);
+// Marks this executor as sleeping (waiting for work) or awake.
+void set_asleep(bool asleep);
 void publish_run(int64 task_id, TimestampTz scheduled_for, TimestampTz started_at, bool transactional);
 // Marks the run transactional or not, once that is known.
 void publish_run_mode(bool transactional);

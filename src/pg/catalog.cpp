@@ -53,14 +53,6 @@ const char *const kSkipSql = "UPDATE chronos.tasks SET next_exec_time = $2 WHERE
     "                CASE WHEN $2 = 'scheduled' THEN $3 END)"                                           \
     "        ELSE '-infinity' END"
 
-const char *const kRecordRunSql =
-    "WITH task AS (UPDATE chronos.tasks SET status = $2::chronos.task_state, next_exec_time = $3," TASK_OUTCOME_SET
-    "               WHERE id = $1 RETURNING id, name, owner),"
-    " run AS (INSERT INTO chronos.runs (task_id, task_name, owner, scheduled_for, started_at, finished_at, status,"
-    "                                   error, result, pid, attempt, manual)"
-    "         SELECT id, name, owner, $8, $4, $7, $5::chronos.run_status, $6, $9, $10, $14, $13 FROM task"
-    "          WHERE $15 RETURNING run_id)" RECORDED;
-
 const char *const kRecordRunStartSql =
     "WITH task AS (UPDATE chronos.tasks SET status = 'running', last_exec_time = $4 WHERE id = $1"
     "              RETURNING id, name, owner)"
@@ -100,7 +92,7 @@ Oid record_arg_types[kRecordArgs] = {INT8OID,  TEXTOID, TIMESTAMPTZOID, TIMESTAM
                                      TIMESTAMPTZOID, TIMESTAMPTZOID, TEXTOID, INT4OID, INT4OID, INT4OID,
                                      BOOLOID,  INT4OID, BOOLOID,        INT8OID,        INT8ARRAYOID,   BOOLOID};
 
-SPIPlanPtr earliest_plan, skip_plan, record_plan, record_start_plan,
+SPIPlanPtr earliest_plan, skip_plan, record_start_plan,
     record_end_plan, report_plan;
 
 SPIPlanPtr prepared(SPIPlanPtr *plan, const char *sql, int nargs, Oid *types) {
@@ -144,6 +136,11 @@ Datum text_or_null(const char *value, char *nulls, int i) {
     return value ? CStringGetTextDatum(value) : (Datum)0;
 }
 
+// Whether the run gets a row in chronos.runs (chronos.log_runs).
+bool keeps_run(const RunRecord *record) {
+    return chronos_log_runs == LOG_RUNS_ALL || strcmp(record->run_status, "succeeded") != 0;
+}
+
 void bind_record(const ClaimedTask *task, const RunRecord *record, int64 run_id, Datum *values, char *nulls) {
     memset(nulls, ' ', kRecordArgs);
     values[0] = Int64GetDatum(task->id);
@@ -161,7 +158,7 @@ void bind_record(const ClaimedTask *task, const RunRecord *record, int64 run_id,
     values[11] = Int32GetDatum(record->next_attempt);
     values[12] = BoolGetDatum(task->manual);
     values[13] = Int32GetDatum(task->attempt);
-    values[14] = BoolGetDatum(chronos_log_runs == LOG_RUNS_ALL || strcmp(record->run_status, "succeeded") != 0);
+    values[14] = BoolGetDatum(keeps_run(record));
     values[15] = Int64GetDatum(run_id);
     bool want_earliest = task->also_due == 0;
     values[16] = want_earliest ? running_ids_array() : (Datum)0;
@@ -223,16 +220,34 @@ TimestampTz earliest_next_exec_time(int *due_together) {
 void prepare_statements(void) {
     Oid earliest_types[1] = {INT8ARRAYOID};
     prepared(&earliest_plan, kEarliestSql, 1, earliest_types);
-    prepared(&record_plan, kRecordRunSql, kRecordArgs, record_arg_types);
 }
 
 char *record_run(const ClaimedTask *task, const RunRecord *record, MemoryContext context, TimestampTz *earliest) {
+    bool keep = keeps_run(record);
+    int64 run_id;
+    writing_bookkeeping = true;
+    bool found = write_run_record(task, record, keep, &run_id);
+    writing_bookkeeping = false;
+    *earliest = DT_NOBEGIN;  // unknown: look again
+    if (!found)
+        return NULL;
+    if (task->also_due == 0) {
+        // Nothing else was due at the claim: the next due time, so that the executor can sleep at once. This task is
+        // still among those being run, so its own next time is added here.
+        int together;
+        *earliest = earliest_next_exec_time(&together);
+        if (record->has_next && strcmp(record->task_status, "scheduled") == 0)
+            *earliest = Min(*earliest, record->next_exec_time);
+    }
+    if (!task->reports)
+        return NULL;
     Datum values[kRecordArgs];
     char nulls[kRecordArgs];
-    bind_record(task, record, 0, values, nulls);
-    execute_bookkeeping(prepared(&record_plan, kRecordRunSql, kRecordArgs, record_arg_types), values, nulls,
+    bind_record(task, record, run_id, values, nulls);
+    nulls[15] = keep ? ' ' : 'n';
+    execute_bookkeeping(prepared(&report_plan, kReportRunSql, kRecordArgs, record_arg_types), values, nulls,
                         SPI_OK_SELECT);
-    return report_recorded_run(task, values, nulls, context, earliest);
+    return SPI_processed > 0 ? copy_text_column(1, context) : NULL;
 }
 
 int64 record_run_start(const ClaimedTask *task, TimestampTz started_at) {

@@ -66,6 +66,9 @@ void prepare_statements(void);
 // task asks for one. Returns the run as JSON text (allocated in `context`) when the task notifies or has on_failure,
 // and sets *earliest to the earliest next_exec_time after this run (DT_NOEND: none; DT_NOBEGIN: unknown).
 char *record_run(const ClaimedTask *task, const RunRecord *record, MemoryContext context, TimestampTz *earliest);
+// The writes of record_run (run_record.cpp): the task row's new state and, when `keep`, the run's row (its id in
+// *run_id, else 0), without planning a statement. Returns false when the task's row is gone.
+bool write_run_record(const ClaimedTask *task, const RunRecord *record, bool keep, int64 *run_id);
 // Autonomous run: marks the task running and inserts its run row (committed before the command starts); returns run_id.
 int64 record_run_start(const ClaimedTask *task, TimestampTz started_at);
 // Autonomous run: the outcome, in a fresh transaction after the command. Returns as record_run does.

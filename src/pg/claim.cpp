@@ -3,6 +3,7 @@
 // and starting a plan for every run. Rows the other executors are running are passed over without trying their locks.
 #include "catalog.hpp"
 
+#include "columns.hpp"
 #include "settings.hpp"
 #include "shared_state.hpp"
 
@@ -40,29 +41,10 @@ const char *const kColumnNames[column_count] = {
     "status", "timeout", "catch_up", "max_retries", "retry_delay", "max_failures", "max_runs", "end_time", "attempt",
     "failure_count", "run_count", "payload", "on_failure", "notify_on", "run_requested"};
 
-// Attribute numbers of the columns, looked up once per relation.
-Oid columns_of = InvalidOid;
-AttrNumber columns[column_count];
-
-void find_columns(Relation rel) {
-    if (columns_of == RelationGetRelid(rel))
-        return;
-    TupleDesc desc = RelationGetDescr(rel);
-    for (int c = 0; c < column_count; c++) {
-        columns[c] = InvalidAttrNumber;
-        for (int i = 0; i < desc->natts; i++) {
-            Form_pg_attribute attr = TupleDescAttr(desc, i);
-            if (!attr->attisdropped && strcmp(NameStr(attr->attname), kColumnNames[c]) == 0)
-                columns[c] = attr->attnum;
-        }
-        if (columns[c] == InvalidAttrNumber)
-            elog(ERROR, "pg_chronos: column chronos.tasks.%s is missing", kColumnNames[c]);
-    }
-    columns_of = RelationGetRelid(rel);
-}
+ColumnNumbers columns;  // of kColumnNames in chronos.tasks
 
 Datum column(TupleTableSlot *slot, Column c, bool *isnull) {
-    return slot_getattr(slot, columns[c], isnull);
+    return slot_getattr(slot, columns.number[c], isnull);
 }
 
 char *text_column(TupleTableSlot *slot, Column c) {
@@ -82,7 +64,7 @@ int64 int_column(TupleTableSlot *slot, Column c, int64 if_null) {
     Datum value = column(slot, c, &isnull);
     if (isnull)
         return if_null;
-    return TupleDescAttr(slot->tts_tupleDescriptor, columns[c] - 1)->atttypid == INT8OID ? DatumGetInt64(value)
+    return TupleDescAttr(slot->tts_tupleDescriptor, columns.number[c] - 1)->atttypid == INT8OID ? DatumGetInt64(value)
                                                                                          : DatumGetInt32(value);
 }
 
@@ -192,14 +174,18 @@ bool lock_row(Relation rel, TupleTableSlot *found, TupleTableSlot *locked, bool 
 // whether to look for the next due time after the run.
 bool claim_from(const char *index_name, bool manual, TimestampTz now, int count_limit, MemoryContext context,
                 ClaimedTask *task) {
-    Oid schema = get_namespace_oid("chronos", false);
+    // The table may be dropped (DROP EXTENSION) between the lookup and the lock: then there is nothing to claim, and the
+    // caller finds the extension gone.
+    Oid schema = get_namespace_oid("chronos", true);
+    Oid table_id = OidIsValid(schema) ? get_relname_relid("tasks", schema) : InvalidOid;
+    Relation rel = OidIsValid(table_id) ? try_table_open(table_id, RowShareLock) : NULL;
+    if (rel == NULL)
+        return false;
     Oid index_id = get_relname_relid(index_name, schema);
-    Oid table_id = get_relname_relid("tasks", schema);
-    if (!OidIsValid(index_id) || !OidIsValid(table_id))
-        elog(ERROR, "pg_chronos: chronos.tasks or its index %s is missing", index_name);
-    Relation rel = table_open(table_id, RowShareLock);
+    if (!OidIsValid(index_id))
+        elog(ERROR, "pg_chronos: index chronos.%s is missing", index_name);
     Relation index = index_open(index_id, AccessShareLock);
-    find_columns(rel);
+    find_columns(rel, kColumnNames, column_count, &columns);
 
     int64 running[64];
     int running_count = running_task_ids(MyDatabaseId, running, 64);

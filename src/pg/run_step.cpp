@@ -220,6 +220,10 @@ Step run_one_step(TimestampTz *next_due) {
     }
     TimestampTz now = GetCurrentTimestamp();
     has_current_task = claim_task(now);
+    if (!has_current_task && !extension_is_installed()) {
+        commit_transaction();  // dropped while this executor looked for work
+        return Step::extension_gone;
+    }
     if (!has_current_task) {
         int together;
         *next_due = earliest_next_exec_time(&together);

@@ -1,0 +1,19 @@
+// Attribute numbers of a relation's columns, by name: the workers read and write chronos.tasks and chronos.runs through
+// tuple slots, and look the numbers up once per relation rather than once per row.
+#pragma once
+#include "postgres.hpp"
+
+extern "C" {
+#include "utils/rel.h"
+}
+
+constexpr int kMaxColumns = 32;
+
+struct ColumnNumbers {
+    Oid relid;                       // InvalidOid: not looked up yet
+    AttrNumber number[kMaxColumns];  // number[i]: attribute number of names[i]
+};
+
+// Fills `numbers` for the `count` columns `names` of `rel`, unless it already holds those of `rel`. Errors when a
+// column is missing.
+void find_columns(Relation rel, const char *const *names, int count, ColumnNumbers *numbers);

@@ -237,16 +237,14 @@ def open_targets():
     wal, pg_wal = num("bookkeeping_chronos_wal_bytes_per_run"), num("bookkeeping_pgbench_wal_bytes_per_run")
     if rate and tps and rate < 0.5 * tps:
         out.append(
-            f"**Burst of 1,000 at {100 * rate / tps:.0f} % of pgbench.** A run is a claim (an index lookup that locks the "
-            f"row), the command in a subtransaction as its owner, and one bookkeeping statement (update the task, "
-            f"insert the run): {fmt(cpu, 2)} ms of server CPU per run against {fmt(pg_cpu, 2)} ms for pgbench's bare "
-            f"INSERT, and {fmt(wal, 0)} bytes of WAL against {fmt(pg_wal, 0)}. On 2 cores that CPU bounds the pool "
-            f"at about {(2 / cpu * 1000) if cpu else 0:,.0f} runs/s; the 1,000-task burst is also short enough "
-            f"(about {1000 / rate:.2f} s) that waking the pool and the first, cold runs of each executor weigh in; the "
+            f"**Burst of 1,000 at {100 * rate / tps:.0f} % of pgbench.** A run is a claim (an index scan that locks "
+            f"the row), the command in a subtransaction as its owner, the task row's update and the run row's insert, "
+            f"and a commit that waits for the WAL flush: {fmt(cpu, 2)} ms of server CPU per run against "
+            f"{fmt(pg_cpu, 2)} ms for pgbench's bare INSERT, and {fmt(wal, 0)} bytes of WAL against {fmt(pg_wal, 0)}. "
+            f"The burst is short (about {1000 / rate:.2f} s), so the machine's other work during it weighs in; the "
             f"10,000-task burst reaches {fmt(num('burst_chronos_10000_rate'), 0)} runs/s. What would close it: "
-            f"keeping the plans of repeated commands (loop tasks) per owner, a narrower task row so that its update "
-            f"writes less WAL, and updating fewer indexes per run (the task's next_exec_time and status are indexed "
-            f"for the claim, so every run's update is a non-HOT update).")
+            f"keeping the plans of repeated commands (loop tasks) per owner, and updating fewer indexes per run (the "
+            f"task's next_exec_time and status are indexed for the claim, so every run's update is a non-HOT update).")
     p99, floor = num("lateness_p99_ms"), num("lateness_floor_p99_ms")
     if p99 is not None and p99 > 5:
         out.append(

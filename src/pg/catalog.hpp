@@ -69,6 +69,9 @@ char *record_run(const ClaimedTask *task, const RunRecord *record, MemoryContext
 // The writes of record_run (run_record.cpp): the task row's new state and, when `keep`, the run's row (its id in
 // *run_id, else 0), without planning a statement. Returns false when the task's row is gone.
 bool write_run_record(const ClaimedTask *task, const RunRecord *record, bool keep, int64 *run_id);
+// Loads the descriptors of chronos.tasks, chronos.runs and their indexes into this process's caches (after an
+// invalidation, the first run would otherwise rebuild them).
+void warm_run_record(void);
 // Autonomous run: marks the task running and inserts its run row (committed before the command starts); returns run_id.
 int64 record_run_start(const ClaimedTask *task, TimestampTz started_at);
 // Autonomous run: the outcome, in a fresh transaction after the command. Returns as record_run does.

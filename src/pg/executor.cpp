@@ -37,6 +37,7 @@ TimestampTz next_prune = 0;
 // The step's results live outside any stack frame: they are set inside PG_TRY.
 Step last_step;
 TimestampTz next_due;
+int due_together;
 
 void recover_from_error(void) {
     MemoryContextSwitchTo(error_context);
@@ -94,8 +95,10 @@ void prune_expired_runs(TimestampTz next_due) {
 // The watcher sleeps until its deadline, which other executors and committing sessions lower when they learn of an
 // earlier due time; woken for that alone, it sleeps on without looking at the catalog. Any other wake-up (a permit
 // freed, the extension dropped, a signal) sends it back to claim. WaitLatch counts whole milliseconds: the watcher
-// sleeps to the millisecond before its deadline and finishes with a sub-millisecond sleep.
-bool wait_for_work(TimestampTz wake_at) {
+// sleeps to the millisecond before its deadline and finishes with a sub-millisecond sleep. When `together` tasks
+// (more than one) are due at the deadline, it first wakes kWarmUpLeadUs before it, with the idle executors: each
+// looks for work (none is due yet), which loads what the runs will need.
+bool wait_for_work(TimestampTz wake_at, int together) {
     bool watcher = take_watch(wake_at);
     if (!watcher) {
         pgstat_report_stat(true);
@@ -107,10 +110,15 @@ bool wait_for_work(TimestampTz wake_at) {
     }
     prune_expired_runs(wake_at);
     TimestampTz deadline = watch_deadline();
+    // Several tasks due together: wake a little before them, and have every idle executor get ready (kWarmUpLeadUs).
+    TimestampTz warm_up_at = DT_NOEND;
+    if (together > 1 && deadline == wake_at && wake_at - GetCurrentTimestamp() > kWarmUpLeadUs)
+        warm_up_at = wake_at - kWarmUpLeadUs;
     for (;;) {
         TimestampTz now = GetCurrentTimestamp();
         // A prune that is due wakes the watcher too, unless it was put off for a task due soon.
         TimestampTz until = chronos_history_retention_s > 0 && next_prune > now ? Min(deadline, next_prune) : deadline;
+        until = Min(until, warm_up_at);
         long timeout = kSafetyPollMs;
         if (until != DT_NOEND)
             timeout = Min(timeout, until <= now ? 0 : (long)((until - now) / 1000));
@@ -125,6 +133,8 @@ bool wait_for_work(TimestampTz wake_at) {
         if (rc & WL_TIMEOUT) {
             if (now < until && until - now <= 2000)
                 pg_usleep((long)(until - now));
+            if (until == warm_up_at)
+                wake_idle_executors();
             break;
         }
         TimestampTz lowered = watch_deadline();
@@ -148,12 +158,15 @@ void executor_loop(void) {
         }
         last_step = Step::idle;
         next_due = DT_NOEND;
+        due_together = 0;
         if (chronos_enabled && take_run_permit(chronos_max_workers)) {
             PG_TRY();
             {
                 TimestampTz due = DT_NOEND;
-                last_step = run_one_step(&due);
+                int together = 0;
+                last_step = run_one_step(&due, &together);
                 next_due = due;
+                due_together = together;
             }
             PG_CATCH();
             {
@@ -170,7 +183,7 @@ void executor_loop(void) {
         }
         if (last_step == Step::ran && next_due <= GetCurrentTimestamp())
             continue;
-        if (!wait_for_work(next_due))
+        if (!wait_for_work(next_due, due_together))
             proc_exit(0);
     }
 }

@@ -208,3 +208,20 @@ bool write_run_record(const ClaimedTask *task, const RunRecord *record, bool kee
     CommandCounterIncrement();  // what follows in this transaction sees the new rows
     return found;
 }
+
+void warm_run_record(void) {
+    Oid schema = get_namespace_oid("chronos", true);
+    const char *const names[2] = {"tasks", "runs"};
+    for (const char *name : names) {
+        Oid relid = OidIsValid(schema) ? get_relname_relid(name, schema) : InvalidOid;
+        Relation rel = OidIsValid(relid) ? try_table_open(relid, AccessShareLock) : NULL;
+        if (rel == NULL)
+            continue;
+        List *indexes = RelationGetIndexList(rel);
+        ListCell *lc;
+        foreach (lc, indexes)
+            index_close(index_open(lfirst_oid(lc), AccessShareLock), NoLock);
+        list_free(indexes);
+        table_close(rel, NoLock);
+    }
+}

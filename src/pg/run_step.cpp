@@ -210,7 +210,7 @@ void init_run_step(void) {
     run_timeout_id = RegisterTimeout(USER_TIMEOUT, on_run_timeout);
 }
 
-Step run_one_step(TimestampTz *next_due) {
+Step run_one_step(TimestampTz *next_due, int *due_together) {
     MemoryContextReset(run_context);
     MemoryContextSwitchTo(run_context);
     begin_transaction();
@@ -227,6 +227,9 @@ Step run_one_step(TimestampTz *next_due) {
     if (!has_current_task) {
         int together;
         *next_due = earliest_next_exec_time(&together);
+        *due_together = together;
+        if (together > 1 && *next_due != DT_NOEND && *next_due - now <= kWarmUpLeadUs)
+            warm_run_record();
         commit_transaction();
         if (*next_due != DT_NOEND && *next_due - now < kPoolLookAheadUs)
             prepare_pool(chronos_max_workers, together);

@@ -13,9 +13,14 @@ enum class Step { ran, idle, extension_gone };
 void init_run_step(void);
 
 // Does one step. Returns what it did; *next_due is the earliest next_exec_time seen afterwards (DT_NOEND if none), so
-// that an executor with nothing more to do can sleep without another transaction. An error may escape (longjmp): the
-// caller then aborts the transaction and calls record_escaped_error().
-Step run_one_step(TimestampTz *next_due);
+// that an executor with nothing more to do can sleep without another transaction, and *due_together how many tasks
+// are due within 100 ms of it (0 when not counted). An error may escape (longjmp): the caller then aborts the
+// transaction and calls record_escaped_error().
+Step run_one_step(TimestampTz *next_due, int *due_together);
+
+// Tasks due together are prepared for this long before they are due: the watcher wakes the idle executors, and each
+// loads what a run needs (relation and index descriptors), so that the first runs are not slower than the rest.
+constexpr int64 kWarmUpLeadUs = 20 * 1000;
 
 // After an error escaped run_one_step: records the run it was doing as failed, in a fresh transaction, and moves the
 // task on, so that one bad task can neither stop the executor nor make it spin.

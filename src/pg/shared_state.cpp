@@ -259,6 +259,19 @@ void set_asleep(bool asleep) {
     me->asleep = asleep;
 }
 
+void wake_idle_executors(void) {
+    Latch *wake[64];
+    int n = 0;
+    {
+        Locked lock;
+        for (int i = 0; i < state->slot_count && n < 64; i++)
+            if (slots[i].pid != 0 && &slots[i] != me && slots[i].database == me->database && slots[i].asleep)
+                wake[n++] = slots[i].latch;
+    }
+    for (int i = 0; i < n; i++)
+        SetLatch(wake[i]);
+}
+
 void publish_run(int64 task_id, TimestampTz scheduled_for, TimestampTz started_at, bool transactional) {
     Locked lock;
     me->task_id = task_id;

@@ -67,6 +67,8 @@ void prepare_pool(int max_workers, int together);
 bool could_share_work(int max_workers);
 // Marks this executor as sleeping (waiting for work) or awake.
 void set_asleep(bool asleep);
+// Wakes the other sleeping executors of this executor's database (they look for work, and get ready for it).
+void wake_idle_executors(void);
 void publish_run(int64 task_id, TimestampTz scheduled_for, TimestampTz started_at, bool transactional);
 // Marks the run transactional or not, once that is known.
 void publish_run_mode(bool transactional);

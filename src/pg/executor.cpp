@@ -30,6 +30,7 @@ constexpr long kSafetyPollMs = 60 * 1000L;     // a watcher re-checks at least t
 constexpr long kRetireAfterMs = 5 * 60 * 1000L;  // an idle executor that is not the watcher exits after this
 constexpr long kPruneEveryMs = 60 * 1000L;     // how often the watcher deletes expired runs
 constexpr long kPruneBacklogMs = 1000L;        // … while a full batch was deleted last time
+constexpr int kHeldRowRetryMs = 20;            // a due task whose row another session holds is looked at this often
 
 MemoryContext error_context;
 TimestampTz next_prune = 0;
@@ -67,16 +68,18 @@ void recover_from_error(void) {
 }
 
 // Pruning takes a few milliseconds: the watcher prunes when no task is due for at least kPruneQuietUs, or, under
-// continuous load, once pruning is kPruneOverdueUs late.
+// continuous load, once pruning is kPruneOverdueUs late; while it has a backlog (the last batch was full), it goes on
+// with one batch every kPruneBacklogMs whatever is due, so that it deletes faster than runs are added.
 constexpr int64 kPruneQuietUs = 250 * 1000;
 constexpr int64 kPruneOverdueUs = 10 * USECS_PER_SEC;
+bool prune_backlog = false;
 
 // The watcher deletes runs older than chronos.history_retention, one small batch per wake-up, when nothing is due soon.
 void prune_expired_runs(TimestampTz next_due) {
     TimestampTz now = GetCurrentTimestamp();
     if (chronos_history_retention_s <= 0 || now < next_prune)
         return;
-    if (next_due - now < kPruneQuietUs && now - next_prune < kPruneOverdueUs)
+    if (!prune_backlog && next_due - now < kPruneQuietUs && now - next_prune < kPruneOverdueUs)
         return;
     SetCurrentStatementStartTimestamp();
     StartTransactionCommand();
@@ -88,7 +91,8 @@ void prune_expired_runs(TimestampTz next_due) {
     PopActiveSnapshot();
     CommitTransactionCommand();
     pgstat_report_activity(STATE_IDLE, NULL);
-    next_prune = TimestampTzPlusMilliseconds(now, deleted >= kPruneBatch ? kPruneBacklogMs : kPruneEveryMs);
+    prune_backlog = deleted >= kPruneBatch;
+    next_prune = TimestampTzPlusMilliseconds(now, prune_backlog ? kPruneBacklogMs : kPruneEveryMs);
 }
 
 // Sleeps until work may be due. Returns false when this executor, idle and not the watcher, should retire.
@@ -181,8 +185,13 @@ void executor_loop(void) {
             mark_database_served(MyDatabaseId, false);
             proc_exit(0);
         }
-        if (last_step == Step::ran && next_due <= GetCurrentTimestamp())
+        TimestampTz now = GetCurrentTimestamp();
+        if (last_step == Step::ran && next_due <= now)
             continue;
+        // Nothing could be claimed although a task is due: another session holds its row. Look again a little later,
+        // not at once (new work still wakes this executor at once).
+        if (last_step == Step::idle && next_due <= now)
+            next_due = TimestampTzPlusMilliseconds(now, kHeldRowRetryMs);
         if (!wait_for_work(next_due, due_together))
             proc_exit(0);
     }

@@ -99,8 +99,8 @@ void prune_expired_runs(TimestampTz next_due) {
 // The watcher sleeps until its deadline, which other executors and committing sessions lower when they learn of an
 // earlier due time; woken for that alone, it sleeps on without looking at the catalog. Any other wake-up (a permit
 // freed, the extension dropped, a signal) sends it back to claim. WaitLatch counts whole milliseconds: the watcher
-// sleeps to the millisecond before its deadline and finishes with a sub-millisecond sleep. When `together` tasks
-// (more than one) are due at the deadline, it first wakes kWarmUpLeadUs before it, with the idle executors: each
+// sleeps to the millisecond before its deadline and finishes with a sub-millisecond sleep. When a group of tasks
+// (`together`, at least kWarmUpTogether) is due at the deadline, it first wakes kWarmUpLeadUs before it, with the idle executors: each
 // looks for work (none is due yet), which loads what the runs will need.
 bool wait_for_work(TimestampTz wake_at, int together) {
     bool watcher = take_watch(wake_at);
@@ -116,7 +116,7 @@ bool wait_for_work(TimestampTz wake_at, int together) {
     TimestampTz deadline = watch_deadline();
     // Several tasks due together: wake a little before them, and have every idle executor get ready (kWarmUpLeadUs).
     TimestampTz warm_up_at = DT_NOEND;
-    if (together > 1 && deadline == wake_at && wake_at - GetCurrentTimestamp() > kWarmUpLeadUs)
+    if (together >= kWarmUpTogether && deadline == wake_at && wake_at - GetCurrentTimestamp() > kWarmUpLeadUs)
         warm_up_at = wake_at - kWarmUpLeadUs;
     for (;;) {
         TimestampTz now = GetCurrentTimestamp();

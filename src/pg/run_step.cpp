@@ -228,7 +228,7 @@ Step run_one_step(TimestampTz *next_due, int *due_together) {
         int together;
         *next_due = earliest_next_exec_time(&together);
         *due_together = together;
-        if (together > 1 && *next_due != DT_NOEND && *next_due - now <= kWarmUpLeadUs)
+        if (together >= kWarmUpTogether && *next_due != DT_NOEND && *next_due - now <= kWarmUpLeadUs)
             warm_run_record();
         commit_transaction();
         if (*next_due != DT_NOEND && *next_due - now < kPoolLookAheadUs)

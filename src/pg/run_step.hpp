@@ -20,7 +20,10 @@ Step run_one_step(TimestampTz *next_due, int *due_together);
 
 // Tasks due together are prepared for this long before they are due: the watcher wakes the idle executors, and each
 // loads what a run needs (relation and index descriptors), so that the first runs are not slower than the rest.
+// Only for a real group (this many due within 100 ms: the most earliest_next_exec_time() counts), not for tasks that
+// merely happen to fall due close together.
 constexpr int64 kWarmUpLeadUs = 20 * 1000;
+constexpr int kWarmUpTogether = 8;
 
 // After an error escaped run_one_step: records the run it was doing as failed, in a fresh transaction, and moves the
 // task on, so that one bad task can neither stop the executor nor make it spin.

@@ -2,18 +2,17 @@
 // the worker; the worker exits when the extension is dropped, so they never outlive the tables they name.
 #include "catalog.hpp"
 
+#include "columns.hpp"
 #include "next_exec_time.hpp"
 #include "settings.hpp"
 #include "shared_state.hpp"
 
 extern "C" {
 #include "catalog/pg_type.h"
-#include "catalog/namespace.h"
 #include "executor/spi.h"
 #include "miscadmin.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
-#include "utils/lsyscache.h"
 #include "utils/timestamp.h"
 }
 
@@ -340,6 +339,5 @@ int recover_interrupted_runs(void) {
 // The extension owns schema chronos and its tables (DROP EXTENSION drops them), so its table chronos.tasks stands for it:
 // two cache lookups, where get_extension_oid() would scan pg_extension on every run.
 bool extension_is_installed(void) {
-    Oid schema = get_namespace_oid("chronos", true);
-    return OidIsValid(schema) && OidIsValid(get_relname_relid("tasks", schema));
+    return OidIsValid(chronos_relation("tasks"));
 }

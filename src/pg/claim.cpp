@@ -15,14 +15,12 @@ extern "C" {
 #include "access/table.h"
 #include "access/tableam.h"
 #include "access/xact.h"
-#include "catalog/namespace.h"
 #include "executor/tuptable.h"
 #include "miscadmin.h"
 #include "storage/lmgr.h"
 #include "utils/builtins.h"
 #include "utils/fmgroids.h"
 #include "utils/jsonb.h"
-#include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/rel.h"
 #include "utils/snapmgr.h"
@@ -176,12 +174,11 @@ bool claim_from(const char *index_name, bool manual, TimestampTz now, int count_
                 ClaimedTask *task) {
     // The table may be dropped (DROP EXTENSION) between the lookup and the lock: then there is nothing to claim, and the
     // caller finds the extension gone.
-    Oid schema = get_namespace_oid("chronos", true);
-    Oid table_id = OidIsValid(schema) ? get_relname_relid("tasks", schema) : InvalidOid;
+    Oid table_id = chronos_relation("tasks");
     Relation rel = OidIsValid(table_id) ? try_table_open(table_id, RowShareLock) : NULL;
     if (rel == NULL)
         return false;
-    Oid index_id = get_relname_relid(index_name, schema);
+    Oid index_id = chronos_relation(index_name);
     if (!OidIsValid(index_id))
         elog(ERROR, "pg_chronos: index chronos.%s is missing", index_name);
     Relation index = index_open(index_id, AccessShareLock);

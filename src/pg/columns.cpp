@@ -1,5 +1,15 @@
-// Attribute numbers by column name (see columns.hpp).
+// The extension's relations and their columns, by name (see columns.hpp).
 #include "columns.hpp"
+
+extern "C" {
+#include "catalog/namespace.h"
+#include "utils/lsyscache.h"
+}
+
+Oid chronos_relation(const char *name) {
+    Oid schema = get_namespace_oid("chronos", true);
+    return OidIsValid(schema) ? get_relname_relid(name, schema) : InvalidOid;
+}
 
 void find_columns(Relation rel, const char *const *names, int count, ColumnNumbers *numbers) {
     if (numbers->relid == RelationGetRelid(rel))

@@ -1,11 +1,14 @@
-// Attribute numbers of a relation's columns, by name: the workers read and write chronos.tasks and chronos.runs through
-// tuple slots, and look the numbers up once per relation rather than once per row.
+// The extension's relations and their columns, by name: the workers read and write chronos.tasks and chronos.runs
+// through tuple slots, and look the attribute numbers up once per relation rather than once per row.
 #pragma once
 #include "postgres.hpp"
 
 extern "C" {
 #include "utils/rel.h"
 }
+
+// The OID of relation `name` (a table or an index) in schema chronos; InvalidOid when it does not exist.
+Oid chronos_relation(const char *name);
 
 constexpr int kMaxColumns = 32;
 

@@ -13,7 +13,6 @@ extern "C" {
 #include "access/tableam.h"
 #include "access/xact.h"
 #include "catalog/dependency.h"
-#include "catalog/namespace.h"
 #include "catalog/pg_enum.h"
 #include "commands/sequence.h"
 #include "commands/trigger.h"
@@ -22,7 +21,6 @@ extern "C" {
 #include "nodes/makefuncs.h"
 #include "utils/builtins.h"
 #include "utils/fmgroids.h"
-#include "utils/lsyscache.h"
 #include "utils/rel.h"
 #include "utils/snapmgr.h"
 #include "utils/syscache.h"
@@ -101,7 +99,7 @@ void close_writer(Writer *w, int n) {
 
 // Finds the task's current row (the command may have changed it) into `slot`.
 bool find_task_row(Relation tasks, int64 id, TupleTableSlot *slot) {
-    Oid pkey = get_relname_relid("tasks_pkey", RelationGetNamespace(tasks));
+    Oid pkey = chronos_relation("tasks_pkey");
     if (!OidIsValid(pkey))
         elog(ERROR, "pg_chronos: index chronos.tasks_pkey is missing");
     Relation index = index_open(pkey, AccessShareLock);
@@ -120,9 +118,9 @@ bool find_task_row(Relation tasks, int64 id, TupleTableSlot *slot) {
 bool write_run_record(const ClaimedTask *task, const RunRecord *record, bool keep, int64 *run_id) {
     CommandCounterIncrement();  // the command's own changes to the task row are seen
     PushActiveSnapshot(GetTransactionSnapshot());
-    Oid schema = get_namespace_oid("chronos", false);
-    Relation rels[2] = {table_open(get_relname_relid("tasks", schema), RowExclusiveLock),
-                        table_open(get_relname_relid("runs", schema), RowExclusiveLock)};
+    // chronos.tasks is locked since the claim, so neither table can have been dropped.
+    Relation rels[2] = {table_open(chronos_relation("tasks"), RowExclusiveLock),
+                        table_open(chronos_relation("runs"), RowExclusiveLock)};
     Relation tasks = rels[0], runs = rels[1];
     TupleDesc task_desc = RelationGetDescr(tasks);
     TupleTableSlot *old_row = table_slot_create(tasks, NULL);
@@ -210,10 +208,9 @@ bool write_run_record(const ClaimedTask *task, const RunRecord *record, bool kee
 }
 
 void warm_run_record(void) {
-    Oid schema = get_namespace_oid("chronos", true);
     const char *const names[2] = {"tasks", "runs"};
     for (const char *name : names) {
-        Oid relid = OidIsValid(schema) ? get_relname_relid(name, schema) : InvalidOid;
+        Oid relid = chronos_relation(name);
         Relation rel = OidIsValid(relid) ? try_table_open(relid, AccessShareLock) : NULL;
         if (rel == NULL)
             continue;

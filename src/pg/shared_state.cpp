@@ -74,6 +74,29 @@ ExecutorSlot *find_idle(Oid database, const ExecutorSlot *except) {
     return NULL;
 }
 
+// An executor of `database` other than `except` that waits on its latch for work, or NULL.
+ExecutorSlot *find_asleep(Oid database, const ExecutorSlot *except) {
+    for (int i = 0; i < state->slot_count; i++)
+        if (&slots[i] != except && slots[i].pid != 0 && slots[i].database == database && slots[i].asleep)
+            return &slots[i];
+    return NULL;
+}
+
+// Sets the latches of the executors of `database` other than this one (only those asleep if `asleep_only`).
+void wake_executors(Oid database, bool asleep_only) {
+    Latch *wake[64];
+    int n = 0;
+    {
+        Locked lock;
+        for (int i = 0; i < state->slot_count && n < 64; i++)
+            if (slots[i].pid != 0 && &slots[i] != me && slots[i].database == database &&
+                (!asleep_only || slots[i].asleep))
+                wake[n++] = slots[i].latch;
+    }
+    for (int i = 0; i < n; i++)
+        SetLatch(wake[i]);
+}
+
 void detach_at_exit(int, Datum) {
     executor_detach();
 }
@@ -248,9 +271,8 @@ void prepare_pool(int max_workers, int together) {
 
 bool could_share_work(int max_workers) {
     Locked lock;
-    for (int i = 0; i < state->slot_count; i++)
-        if (slots[i].pid != 0 && slots[i].database == me->database && slots[i].asleep)
-            return true;
+    if (find_asleep(me->database, me) != NULL)
+        return true;
     return count_executors(me->database) < max_workers && state->runs_in_progress < max_workers;
 }
 
@@ -260,16 +282,7 @@ void set_asleep(bool asleep) {
 }
 
 void wake_idle_executors(void) {
-    Latch *wake[64];
-    int n = 0;
-    {
-        Locked lock;
-        for (int i = 0; i < state->slot_count && n < 64; i++)
-            if (slots[i].pid != 0 && &slots[i] != me && slots[i].database == me->database && slots[i].asleep)
-                wake[n++] = slots[i].latch;
-    }
-    for (int i = 0; i < n; i++)
-        SetLatch(wake[i]);
+    wake_executors(me->database, true);
 }
 
 void publish_run(int64 task_id, TimestampTz scheduled_for, TimestampTz started_at, bool transactional) {
@@ -390,18 +403,8 @@ bool take_manual_request(Oid database) {
 }
 
 void wake_database_executors(Oid database) {
-    if (state == NULL)
-        return;
-    Latch *wake[64];
-    int n = 0;
-    {
-        Locked lock;
-        for (int i = 0; i < state->slot_count && n < 64; i++)
-            if (slots[i].pid != 0 && slots[i].database == database)
-                wake[n++] = slots[i].latch;
-    }
-    for (int i = 0; i < n; i++)
-        SetLatch(wake[i]);
+    if (state != NULL)
+        wake_executors(database, false);
 }
 
 // Sets one flag of the database's entry (creating the entry to set a flag, not to clear one) and tells the launcher.

@@ -10,8 +10,11 @@ CORE_OBJS  = $(patsubst %.cpp,%.o,$(sort $(wildcard src/core/*.cpp)))
 PG_OBJS    = $(patsubst %.cpp,%.o,$(sort $(wildcard src/pg/*.cpp)))
 OBJS       = $(CORE_OBJS) $(PG_OBJS)
 
+# The current version's install script is joined from the numbered parts; released versions' install scripts and the
+# upgrade scripts between versions are kept as they shipped (pg_chronos--1.0.sql never changes).
 SQL_PARTS  = $(sort $(wildcard src/sql/[0-9]*.sql))
 DATA_built = $(EXTENSION)--$(EXTVERSION).sql
+DATA       = $(filter-out src/sql/$(EXTENSION)--$(EXTVERSION).sql,$(wildcard src/sql/$(EXTENSION)--*.sql))
 EXTRA_CLEAN = tmp_regress results regression.diffs regression.out
 
 REGRESS      = $(patsubst sql/%.sql,%,$(sort $(wildcard sql/*.sql)))

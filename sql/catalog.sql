@@ -26,7 +26,7 @@ SET TimeZone = 'UTC';
 SELECT name, type, schedule, timezone, status, start_time, next_exec_time
   FROM chronos.tasks ORDER BY name;
 -- owner is the writer; the counters start at zero and nothing has run yet
-SELECT name, owner = current_user AS owner_is_writer, run_count, failure_count, transactional, remark,
+SELECT name, owner = current_user::regrole AS owner_is_writer, run_count, failure_count, transactional, remark,
        last_exec_time IS NULL AS never_ran, last_status, last_error, last_duration,
        created_at <= now() AS created_in_the_past
   FROM chronos.tasks ORDER BY name;
@@ -178,7 +178,7 @@ UPDATE chronos.tasks SET schedule = NULL WHERE name = 'every-hour-2030';
 UPDATE chronos.tasks SET status = 'running' WHERE name = 'every-hour-2030';
 UPDATE chronos.tasks SET owner = 'no_such_role_for_chronos' WHERE name = 'every-hour-2030';
 UPDATE chronos.tasks SET start_time = 'infinity' WHERE name = 'every-hour-2030';
-SELECT name, type, schedule, timezone, command, status, owner = current_user AS owner_is_writer, start_time,
+SELECT name, type, schedule, timezone, command, status, owner = current_user::regrole AS owner_is_writer, start_time,
        next_exec_time, transactional
   FROM chronos.tasks WHERE name = 'every-hour-2030';
 

@@ -78,7 +78,7 @@ $$;
 SELECT name, owner, status, command FROM chronos.tasks ORDER BY name;
 RESET ROLE;
 -- chronos_app_a's tasks are untouched
-SELECT name, owner, status, command FROM chronos.tasks WHERE owner = 'chronos_app_a' ORDER BY name;
+SELECT name, owner, status, command FROM chronos.tasks WHERE owner = 'chronos_app_a'::regrole ORDER BY name;
 
 --
 -- A member of a role sees and manages that role's tasks, and may schedule tasks as it; the role does not see its
@@ -133,19 +133,20 @@ INSERT INTO chronos.tasks (name, command, start_time) VALUES ('left-behind', 'SE
 RESET ROLE;
 DROP OWNED BY chronos_leaver;
 DROP ROLE chronos_leaver;
-SELECT name, owner, chronos.is_member_of(owner) AS member FROM chronos.tasks WHERE name = 'left-behind';
-SELECT name, owner, status_code FROM chronos.task_status WHERE name = 'left-behind';
+SELECT name, owner::text ~ '^[0-9]+$' AS owner_shows_as_oid, chronos.is_member_of(owner) AS member
+  FROM chronos.tasks WHERE name = 'left-behind';
+SELECT name, owner::text ~ '^[0-9]+$' AS owner_shows_as_oid, status_code FROM chronos.task_status WHERE name = 'left-behind';
 SET ROLE chronos_app_a;
 SELECT name, owner FROM chronos.tasks ORDER BY name;
 SELECT name, owner FROM chronos.task_status ORDER BY name;
-SELECT chronos.is_member_of('chronos_leaver') AS member_of_dropped_role,
+SELECT chronos.is_member_of(4294967295::oid::regrole) AS member_of_dropped_role,
        chronos.is_member_of('chronos_app_a') AS member_of_self,
        chronos.is_member_of('chronos_app_b') AS member_of_other;
 RESET ROLE;
 -- the superuser may still change it (its owner is only checked when it changes) or delete it
 UPDATE chronos.tasks SET command = 'SELECT 9' WHERE name = 'left-behind';
 UPDATE chronos.tasks SET owner = 'chronos_gone_too' WHERE name = 'left-behind';
-SELECT name, owner, command FROM chronos.tasks WHERE name = 'left-behind';
+SELECT name, owner::text ~ '^[0-9]+$' AS owner_shows_as_oid, command FROM chronos.tasks WHERE name = 'left-behind';
 SELECT chronos.unschedule('left-behind') AS deleted;
 
 -- The views apply the reader's rights.

@@ -39,7 +39,7 @@ UPDATE chronos.tasks
 UPDATE chronos.tasks SET status = 'paused' WHERE name = 'paused';
 SELECT name, type, status, status_code, schedule, timezone, next_exec_time, run_count, failure_count, overdue
   FROM chronos.task_status ORDER BY status_code DESC, name;
-SELECT name, last_exec_time, last_status, last_duration, last_error, owner = current_user AS owner_is_writer, command
+SELECT name, last_exec_time, last_status, last_duration, last_error, owner = current_user::regrole AS owner_is_writer, command
   FROM chronos.task_status ORDER BY name;
 -- one row per task, with the task's id
 SELECT count(*) AS task_status_rows, count(*) FILTER (WHERE s.id = t.id) AS same_ids
@@ -68,7 +68,7 @@ VALUES (-1, 'first', current_user, '2030-01-01 00:00+00', '2030-01-01 00:00:00.2
        (-1, 'second', current_user, '2030-01-01 01:00+00', '2030-01-01 01:00:02+00', '2030-01-01 01:01:00+00',
         'failed', '42P01: relation "missing" does not exist', NULL, 102),
        (-2, 'third', current_user, '2030-01-01 02:00+00', '2030-01-01 02:00:00+00', NULL, 'running', NULL, NULL, 103);
-SELECT task_id, task_name, owner = current_user AS owner_is_writer, status, scheduled_for, started_at, finished_at,
+SELECT task_id, task_name, owner = current_user::regrole AS owner_is_writer, status, scheduled_for, started_at, finished_at,
        duration, lateness, error, result, pid
   FROM chronos.history WHERE task_id < 0;
 SELECT count(*) FILTER (WHERE h.run_id = r.run_id) AS same_run_ids

@@ -341,3 +341,14 @@ int recover_interrupted_runs(void) {
 bool extension_is_installed(void) {
     return OidIsValid(chronos_relation("tasks"));
 }
+
+char *installed_extension_version(void) {
+    Oid types[1] = {TEXTOID};
+    Datum values[1] = {CStringGetTextDatum("pg_chronos")};
+    int rc = SPI_execute_with_args(
+        "SELECT e.extversion FROM pg_catalog.pg_extension e WHERE e.extname OPERATOR(pg_catalog.=) $1", 1, types,
+        values, NULL, true, 1);
+    if (rc != SPI_OK_SELECT || SPI_processed == 0)
+        return NULL;
+    return SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
+}

@@ -13,7 +13,7 @@ struct ClaimedTask {
     int64 id;
     char *name;
     char *command;
-    char *owner;
+    Oid owner;                  // role OID (chronos.tasks.owner is regrole)
     bool is_loop;
     char *schedule;
     char *timezone;
@@ -89,6 +89,8 @@ int recover_interrupted_runs(void);
 
 // Whether the extension is installed in this database.
 bool extension_is_installed(void);
+// The installed version of the extension in this database (palloc'd), NULL if it is not installed.
+char *installed_extension_version(void);
 
 // Set while the workers write their own bookkeeping, so that the validation trigger lets those rows through.
 extern bool writing_bookkeeping;

@@ -100,7 +100,7 @@ void copy_claimed(TupleTableSlot *slot, MemoryContext context, bool manual, Time
     task->id = int_column(slot, c_id, 0);
     task->name = text_column(slot, c_name);
     task->command = text_column(slot, c_command);
-    task->owner = pstrdup(NameStr(*DatumGetName(column(slot, c_owner, &isnull))));
+    task->owner = DatumGetObjectId(column(slot, c_owner, &isnull));
     char *type = enum_column(slot, c_type);
     task->is_loop = type != NULL && strcmp(type, "loop") == 0;
     task->schedule = text_column(slot, c_schedule);

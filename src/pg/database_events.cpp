@@ -1,5 +1,6 @@
 // Commands that change which databases pg_chronos serves, seen through ProcessUtility_hook:
-//   CREATE EXTENSION pg_chronos   starts service in the database once the transaction commits;
+//   CREATE EXTENSION pg_chronos, ALTER EXTENSION pg_chronos UPDATE
+//                                 start service in the database once the transaction commits;
 //   DROP EXTENSION pg_chronos     wakes its executors on commit, and they exit;
 //   DROP DATABASE, ALTER DATABASE RENAME / SET TABLESPACE, CREATE DATABASE … TEMPLATE
 //                                 need no other connection to the database: its executors are stopped first and are
@@ -92,7 +93,8 @@ void run_utility(PlannedStmt *pstmt, const char *query, bool read_only_tree, Pro
 void chronos_process_utility(PlannedStmt *pstmt, const char *query, bool read_only_tree, ProcessUtilityContext context,
                              ParamListInfo params, QueryEnvironment *env, DestReceiver *dest, QueryCompletion *qc) {
     Node *stmt = pstmt->utilityStmt;
-    if (IsA(stmt, CreateExtensionStmt) && strcmp(castNode(CreateExtensionStmt, stmt)->extname, "pg_chronos") == 0)
+    if ((IsA(stmt, CreateExtensionStmt) && strcmp(castNode(CreateExtensionStmt, stmt)->extname, "pg_chronos") == 0) ||
+        (IsA(stmt, AlterExtensionStmt) && strcmp(castNode(AlterExtensionStmt, stmt)->extname, "pg_chronos") == 0))
         pending_change = PendingChange::serve;
     if (IsA(stmt, DropStmt) && drops_pg_chronos(castNode(DropStmt, stmt)))
         pending_change = PendingChange::unserve;

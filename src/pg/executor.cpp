@@ -9,6 +9,7 @@
 
 extern "C" {
 #include "access/xact.h"
+#include "commands/dbcommands.h"
 #include "executor/spi.h"
 #include "miscadmin.h"
 #include "pgstat.h"
@@ -204,6 +205,14 @@ bool prepare_database(void) {
     SPI_connect();
     PushActiveSnapshot(GetTransactionSnapshot());
     bool installed = extension_is_installed();
+    char *version = installed ? installed_extension_version() : NULL;
+    bool current = version != NULL && strcmp(version, kCatalogVersion) == 0;
+    if (installed && !current)
+        ereport(LOG, (errmsg("pg_chronos: database \"%s\" has version %s of the extension; this library serves %s",
+                             get_database_name(MyDatabaseId), version ? version : "?", kCatalogVersion),
+                      errdetail("Its tasks do not run until the extension is updated."),
+                      errhint("Run ALTER EXTENSION pg_chronos UPDATE in that database.")));
+    installed = installed && current;
     int recovered = installed ? recover_interrupted_runs() : 0;
     if (installed)
         prepare_statements();

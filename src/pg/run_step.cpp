@@ -250,10 +250,12 @@ Step run_one_step(TimestampTz *next_due, int *due_together) {
 
     CommandKind kind;
     RunOutcome outcome;
-    Oid owner = get_role_oid(task->owner, true);
-    bool runnable = OidIsValid(owner);
+    Oid owner = task->owner;
+    char *refusal = owner_may_run(owner);
+    bool runnable = refusal == NULL;
     if (!runnable) {
-        outcome = {false, psprintf("42704: role \"%s\" does not exist", task->owner), NULL};
+        outcome = {false, refusal, NULL};
+        owner = InvalidOid;
     } else {
         runnable = classify_for_run(task, &kind, &outcome);
     }

@@ -7,12 +7,14 @@ extern "C" {
 #include "utils/acl.h"
 #include "utils/builtins.h"
 #include "utils/timestamp.h"
+#include "utils/syscache.h"
 #include "utils/tuplestore.h"
 }
 
 extern "C" {
 PG_FUNCTION_INFO_V1(chronos_running_tasks);
 PG_FUNCTION_INFO_V1(chronos_is_member_of);
+PG_FUNCTION_INFO_V1(chronos_is_member_of_role);
 }
 
 // chronos.running_tasks() → (task_id, pid, scheduled_for, started_at, transactional)
@@ -33,7 +35,13 @@ extern "C" Datum chronos_running_tasks(PG_FUNCTION_ARGS) {
     return (Datum)0;
 }
 
-// chronos.is_member_of(owner name) → whether the current user is a member of that role (false if it no longer exists)
+// chronos.is_member_of(owner regrole) → whether the current user is a member of that role (false if it no longer exists)
+extern "C" Datum chronos_is_member_of_role(PG_FUNCTION_ARGS) {
+    Oid role = PG_GETARG_OID(0);
+    PG_RETURN_BOOL(SearchSysCacheExists1(AUTHOID, ObjectIdGetDatum(role)) && is_member_of_role(GetUserId(), role));
+}
+
+// Version 1.0's chronos.is_member_of(owner name), kept so that a 1.0 catalog still loads until it is updated: whether the current user is a member of that role (false if it no longer exists)
 extern "C" Datum chronos_is_member_of(PG_FUNCTION_ARGS) {
     Oid role = get_role_oid(NameStr(*PG_GETARG_NAME(0)), true);
     PG_RETURN_BOOL(OidIsValid(role) && is_member_of_role(GetUserId(), role));

@@ -9,6 +9,8 @@ extern "C" {
 #include "access/xact.h"
 #include "catalog/namespace.h"
 #include "catalog/pg_type.h"
+#include "catalog/pg_authid.h"
+#include "commands/dbcommands.h"
 #include "catalog/pg_db_role_setting.h"
 #include "commands/async.h"
 #include "commands/prepare.h"
@@ -21,11 +23,14 @@ extern "C" {
 #include "tcop/pquery.h"
 #include "tcop/tcopprot.h"
 #include "tcop/utility.h"
+#include "utils/acl.h"
 #include "utils/builtins.h"
 #include "utils/guc.h"
 #include "utils/jsonb.h"
 #include "utils/memutils.h"
 #include "utils/snapmgr.h"
+#include "utils/syscache.h"
+#include "utils/timestamp.h"
 }
 
 namespace {
@@ -71,6 +76,22 @@ ParamListInfo payload_params(const char *payload) {
 }
 
 }  // namespace
+
+char *owner_may_run(Oid owner) {
+    HeapTuple tuple = SearchSysCache1(AUTHOID, ObjectIdGetDatum(owner));
+    if (!HeapTupleIsValid(tuple))
+        return psprintf("42704: the task's owner (role OID %u) no longer exists", owner);
+    char *name = pstrdup(NameStr(((Form_pg_authid)GETSTRUCT(tuple))->rolname));
+    bool no_limit;
+    Datum valid_until = SysCacheGetAttr(AUTHOID, tuple, Anum_pg_authid_rolvaliduntil, &no_limit);
+    ReleaseSysCache(tuple);
+    if (!no_limit && DatumGetTimestampTz(valid_until) < GetCurrentTimestamp())
+        return psprintf("28000: role \"%s\" is past its VALID UNTIL time", name);
+    if (pg_database_aclcheck(MyDatabaseId, owner, ACL_CONNECT) != ACLCHECK_OK)
+        return psprintf("42501: role \"%s\" has no CONNECT privilege on database \"%s\"", name,
+                        get_database_name(MyDatabaseId));
+    return NULL;
+}
 
 void run_in_transaction(const char *command, Oid owner, const char *last_tag, const char *payload, RunOutcome *out) {
     MemoryContext caller_context = CurrentMemoryContext;

@@ -10,6 +10,10 @@ struct RunOutcome {
     char *result;   // command tag and rows affected of the last statement
 };
 
+// Whether `owner` may run a task in this database now, as a login would be allowed: the role exists, has CONNECT on
+// the database and is within its VALID UNTIL. NULL if so, else the run's error ("SQLSTATE: message").
+char *owner_may_run(Oid owner);
+
 // Runs `command` as `owner` inside the current transaction (SPI connected), in a subtransaction that alone rolls back on
 // error. `last_tag` is the command tag of its last statement; `payload` (jsonb text, or NULL) is bound to $1.
 void run_in_transaction(const char *command, Oid owner, const char *last_tag, const char *payload, RunOutcome *out);

@@ -18,6 +18,7 @@ extern "C" {
 #include "utils/acl.h"
 #include "utils/builtins.h"
 #include "utils/lsyscache.h"
+#include "utils/syscache.h"
 #include "utils/timestamp.h"
 }
 
@@ -194,9 +195,10 @@ void check_schedule(const char *schedule) {
         raise_core_error(&error);
 }
 
+// `owner` is the column's text (regrole: a quoted name, or an OID for a role that no longer exists).
 void check_owner(const char *owner) {
-    Oid role = get_role_oid(owner, true);
-    if (!OidIsValid(role))
+    Oid role = DatumGetObjectId(DirectFunctionCall1(regrolein, CStringGetDatum(owner)));
+    if (!SearchSysCacheExists1(AUTHOID, ObjectIdGetDatum(role)))
         ereport(ERROR, (errcode(ERRCODE_UNDEFINED_OBJECT), errmsg("role \"%s\" does not exist", owner),
                         errhint("Set owner to an existing role, or leave it out to run the task as yourself.")));
     if (!is_member_of_role(GetUserId(), role))
@@ -289,7 +291,7 @@ extern "C" Datum chronos_task_before_write(PG_FUNCTION_ARGS) {
         lookup_time_zone(text[c_timezone], &zone);
 
     if (text[c_owner] == NULL)
-        text[c_owner] = GetUserNameFromId(GetUserId(), false);
+        text[c_owner] = pstrdup(quote_identifier(GetUserNameFromId(GetUserId(), false)));
     if (changed(c_owner))
         check_owner(text[c_owner]);
 

@@ -12,7 +12,7 @@ CREATE TABLE chronos.tasks (
     schedule        text,
     timezone        text NOT NULL,
     command         text NOT NULL,
-    owner           name NOT NULL,
+    owner           regrole NOT NULL,
     status          chronos.task_state NOT NULL DEFAULT 'scheduled',
     start_time      timestamptz NOT NULL DEFAULT now(),
     next_exec_time  timestamptz,
@@ -45,7 +45,7 @@ COMMENT ON TABLE chronos.tasks IS 'scheduled SQL commands: insert, update or del
 COMMENT ON COLUMN chronos.tasks.type IS 'once or loop; derived from schedule when omitted';
 COMMENT ON COLUMN chronos.tasks.schedule IS 'cron, @every, @after, interval or "every N days at hh:mm" text; NULL for once';
 COMMENT ON COLUMN chronos.tasks.timezone IS 'zone the schedule is evaluated in; defaults to the writer''s TimeZone';
-COMMENT ON COLUMN chronos.tasks.owner IS 'role the command runs as; defaults to current_user';
+COMMENT ON COLUMN chronos.tasks.owner IS 'role the command runs as (bound by OID); defaults to current_user';
 COMMENT ON COLUMN chronos.tasks.next_exec_time IS 'when the task runs next; computed, but may be set to move the next run';
 COMMENT ON COLUMN chronos.tasks.transactional IS 'NULL: decided from the command; true: one transaction with its bookkeeping';
 COMMENT ON COLUMN chronos.tasks.timeout IS 'a run still going after this is cancelled (timed_out); NULL: chronos.default_timeout';
@@ -74,7 +74,7 @@ CREATE TABLE chronos.runs (
     run_id          bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
     task_id         bigint NOT NULL,
     task_name       text,
-    owner           name NOT NULL,
+    owner           regrole NOT NULL,
     scheduled_for   timestamptz,
     started_at      timestamptz NOT NULL,
     finished_at     timestamptz,
@@ -97,9 +97,10 @@ CREATE INDEX runs_task_history ON chronos.runs (task_id, run_id DESC);
 CREATE INDEX runs_age ON chronos.runs USING brin (started_at) WITH (autosummarize = on);
 CREATE INDEX runs_in_progress ON chronos.runs (pid) WHERE status = 'running';
 
--- Whether the current user is a member of role `owner`; false for a role that no longer exists.
-CREATE FUNCTION chronos.is_member_of(owner name) RETURNS boolean
-LANGUAGE C STABLE STRICT PARALLEL SAFE AS 'MODULE_PATHNAME', 'chronos_is_member_of';
+-- Whether the current user is a member of role `owner`; false for a role that no longer exists. Owners are bound by
+-- OID (regrole): renaming a role keeps its tasks, and a new role with an old name gets none of them.
+CREATE FUNCTION chronos.is_member_of(owner regrole) RETURNS boolean
+LANGUAGE C STABLE STRICT PARALLEL SAFE AS 'MODULE_PATHNAME', 'chronos_is_member_of_role';
 
 ALTER TABLE chronos.tasks ENABLE ROW LEVEL SECURITY;
 ALTER TABLE chronos.runs ENABLE ROW LEVEL SECURITY;

@@ -12,7 +12,7 @@ use Test::More;
 use Time::HiRes qw(usleep);
 
 our @EXPORT = qw(start_chronos_node create_chronos_db wait_for wait_for_finished_run wait_for_log_line query_rows
-  chronos_processes $IS_CHRONOS_PROCESS);
+  chronos_processes catalog_description $IS_CHRONOS_PROCESS);
 
 # A pg_stat_activity condition that holds for the launcher and the executors of pg_chronos.
 our $IS_CHRONOS_PROCESS = "(backend_type LIKE '%chronos%' OR application_name LIKE '%chronos%')";
@@ -97,6 +97,64 @@ sub chronos_processes
 	my ($node) = @_;
 	return $node->safe_psql('postgres',
 		"SELECT pid, backend_type, datname, application_name FROM pg_stat_activity WHERE $IS_CHRONOS_PROCESS ORDER BY pid");
+}
+
+# Every object of the extension in database $db, one line each ("kind|name|definition"), sorted: two databases whose
+# descriptions are equal have the same catalog (columns and their order, types, defaults, constraints, indexes,
+# functions with their settings and grants, views, triggers, policies, comments, configuration tables, membership).
+sub catalog_description
+{
+	my ($node, $db) = @_;
+	return $node->safe_psql($db, q{
+WITH ns AS (SELECT 'chronos'::regnamespace AS oid),
+rels AS (SELECT c.* FROM pg_class c, ns WHERE c.relnamespace = ns.oid)
+SELECT kind || '|' || ident || '|' || coalesce(def, '') FROM (
+  SELECT 'relation' AS kind, c.relname::text AS ident,
+         format('%s acl=%s options=%s rls=%s/%s', c.relkind, c.relacl, c.reloptions, c.relrowsecurity,
+                c.relforcerowsecurity) AS def
+    FROM rels c
+  UNION ALL
+  SELECT 'column', c.relname || '.' || a.attname,
+         format('%s %s notnull=%s default=%s identity=%s', a.attnum, format_type(a.atttypid, a.atttypmod),
+                a.attnotnull, pg_get_expr(d.adbin, d.adrelid), a.attidentity)
+    FROM rels c JOIN pg_attribute a ON a.attrelid = c.oid
+    LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
+   WHERE a.attnum > 0 AND NOT a.attisdropped AND c.relkind IN ('r', 'v')
+  UNION ALL
+  SELECT 'index', c.relname, pg_get_indexdef(c.oid) FROM rels c WHERE c.relkind = 'i'
+  UNION ALL
+  SELECT 'constraint', k.conrelid::regclass || '.' || k.conname, pg_get_constraintdef(k.oid)
+    FROM pg_constraint k, ns WHERE k.connamespace = ns.oid
+  UNION ALL
+  SELECT 'function', p.oid::regprocedure::text, pg_get_functiondef(p.oid) || ' acl=' || coalesce(p.proacl::text, '')
+    FROM pg_proc p, ns WHERE p.pronamespace = ns.oid
+  UNION ALL
+  SELECT 'view', c.relname, pg_get_viewdef(c.oid) FROM rels c WHERE c.relkind = 'v'
+  UNION ALL
+  SELECT 'trigger', t.tgrelid::regclass || '.' || t.tgname, pg_get_triggerdef(t.oid)
+    FROM pg_trigger t JOIN rels c ON c.oid = t.tgrelid WHERE NOT t.tgisinternal
+  UNION ALL
+  SELECT 'policy', p.tablename || '.' || p.policyname,
+         format('%s %s %s using=%s check=%s', p.permissive, p.roles, p.cmd, p.qual, p.with_check)
+    FROM pg_policies p WHERE p.schemaname = 'chronos'
+  UNION ALL
+  SELECT 'type', t.typname,
+         t.typtype::text || ' ' || coalesce((SELECT string_agg(e.enumlabel, ',' ORDER BY e.enumsortorder)
+                                         FROM pg_enum e WHERE e.enumtypid = t.oid), '')
+    FROM pg_type t, ns WHERE t.typnamespace = ns.oid
+  UNION ALL
+  SELECT 'comment', pg_describe_object(d.classoid, d.objoid, d.objsubid), d.description
+    FROM pg_description d
+   WHERE pg_describe_object(d.classoid, d.objoid, d.objsubid) ~ 'chronos\.' OR d.classoid = 'pg_namespace'::regclass
+     AND d.objoid = 'chronos'::regnamespace
+  UNION ALL
+  SELECT 'member', pg_describe_object(d.classid, d.objid, d.objsubid), d.deptype::text
+    FROM pg_depend d JOIN pg_extension e ON d.refclassid = 'pg_extension'::regclass AND d.refobjid = e.oid
+   WHERE e.extname = 'pg_chronos'
+  UNION ALL
+  SELECT 'configuration', c::regclass::text, '' FROM pg_extension e, unnest(e.extconfig) c
+   WHERE e.extname = 'pg_chronos'
+) described ORDER BY 1});
 }
 
 1;

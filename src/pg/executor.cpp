@@ -41,11 +41,15 @@ Step last_step;
 TimestampTz next_due;
 int due_together;
 
+// An error escaped a step: record the run it was doing as failed, then go on — unless the step had run a task's code,
+// whose effects on the session (advisory locks, settings, anything the recording transaction would have undone) can
+// no longer be trusted to be gone: then the executor exits after recording (fails closed) and another replaces it.
 void recover_from_error(void) {
     MemoryContextSwitchTo(error_context);
     ErrorData *edata = CopyErrorData();
     EmitErrorReport();
     FlushErrorState();
+    bool session_touched = step_ran_command();
     AbortCurrentTransaction();
     writing_bookkeeping = false;
     clear_run();
@@ -64,6 +68,11 @@ void recover_from_error(void) {
         writing_bookkeeping = false;
     }
     PG_END_TRY();
+    if (session_touched) {
+        ereport(LOG, (errmsg("pg_chronos: worker exits after an error outside its task's command"),
+                      errdetail("The session the command ran in is not used for another run; a new worker takes over.")));
+        proc_exit(1);
+    }
     MemoryContextReset(error_context);
     pg_usleep(100 * 1000L);
 }

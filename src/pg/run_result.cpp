@@ -4,6 +4,7 @@
 #include "settings.hpp"
 
 extern "C" {
+#include "access/detoast.h"
 #include "access/tupdesc.h"
 #include "executor/tuptable.h"
 #include "fmgr.h"
@@ -14,18 +15,30 @@ extern "C" {
 
 namespace {
 
+// A value larger than this is shown by its size, not converted to text: the result keeps at most
+// chronos.max_result_size bytes, and converting a 1 GB value to keep 1 kB of it would cost 1 GB more.
+constexpr Size kLargestConvertedValue = 4 * 1024 * 1024;
+
 // Appends one row, as psql's unaligned format would print it; false once the size limit is reached.
 bool append_row(StringInfo out, TupleDesc desc, const Datum *values, const bool *nulls, FmgrInfo *output) {
     if (out->len >= chronos_max_result_size)
         return false;
     appendStringInfoChar(out, '\n');
     for (int i = 0; i < desc->natts; i++) {
-        if (TupleDescAttr(desc, i)->attisdropped)
+        Form_pg_attribute attr = TupleDescAttr(desc, i);
+        if (attr->attisdropped)
             continue;
         if (i > 0)
             appendStringInfoChar(out, '|');
-        if (!nulls[i])
+        if (nulls[i])
+            continue;
+        Size size = attr->attlen == -1 ? toast_raw_datum_size(values[i]) : 0;
+        if (size > kLargestConvertedValue)
+            appendStringInfo(out, "(a value of %zu bytes)", size);
+        else
             appendStringInfoString(out, OutputFunctionCall(&output[i], values[i]));
+        if (out->len >= chronos_max_result_size)
+            break;
     }
     return out->len < chronos_max_result_size;
 }
@@ -105,25 +118,11 @@ static const char *dml_tag(int spi_result) {
     }
 }
 
-char *result_from_spi(const char *tag, int spi_result, uint64 rows, SPITupleTable *tuples) {
+char *result_from_receiver(const char *tag, int spi_result, uint64 rows, DestReceiver *receiver) {
     const char *dml = dml_tag(spi_result);
     if (dml == NULL)
         return pstrdup(tag ? tag : SPI_result_code_string(spi_result));
-    tag = dml;
-    StringInfoData captured;
-    initStringInfo(&captured);
-    if (tuples != NULL && chronos_max_result_size > 0) {
-        TupleDesc desc = tuples->tupdesc;
-        FmgrInfo *output = output_functions(desc);
-        Datum *values = static_cast<Datum *>(palloc(sizeof(Datum) * Max(desc->natts, 1)));
-        bool *nulls = static_cast<bool *>(palloc(sizeof(bool) * Max(desc->natts, 1)));
-        for (uint64 i = 0; i < rows && i < tuples->numvals; i++) {
-            heap_deform_tuple(tuples->vals[i], desc, values, nulls);
-            if (!append_row(&captured, desc, values, nulls, output))
-                break;
-        }
-    }
-    return result_text(psprintf("%s " UINT64_FORMAT, tag, rows), captured.data);
+    return result_text(psprintf("%s " UINT64_FORMAT, dml, rows), captured_rows(receiver));
 }
 
 DestReceiver *create_result_receiver(void) {
@@ -132,7 +131,7 @@ DestReceiver *create_result_receiver(void) {
     receiver->pub.rStartup = startup_receiver;
     receiver->pub.rShutdown = shutdown_receiver;
     receiver->pub.rDestroy = destroy_receiver;
-    receiver->pub.mydest = DestNone;
+    receiver->pub.mydest = DestTuplestore;  // not DestNone: SPI then reports a SELECT as such
     initStringInfo(&receiver->rows);
     return &receiver->pub;
 }

@@ -8,10 +8,12 @@ extern "C" {
 #include "tcop/dest.h"
 }
 
-// From the last statement of an SPI execution (`tag` is used for statements other than DML and SELECT).
-char *result_from_spi(const char *tag, int spi_result, uint64 rows, SPITupleTable *tuples);
+// From the last statement of an SPI execution whose rows went to `receiver` (`tag` is used for statements other than
+// DML and SELECT).
+char *result_from_receiver(const char *tag, int spi_result, uint64 rows, DestReceiver *receiver);
 
-// A DestReceiver that keeps the first rows of a top-level statement's output as result text.
+// A DestReceiver that keeps the first rows of a statement's output as result text, and nothing else: memory does
+// not grow with the rows a command returns.
 DestReceiver *create_result_receiver(void);
 // The captured rows as text (may be empty), after the statement ran.
 const char *captured_rows(DestReceiver *receiver);

@@ -27,6 +27,7 @@ namespace {
 MemoryContext run_context;
 ClaimedTask current_task;
 bool has_current_task;
+bool command_started;  // a task's code ran in this step: the session may be changed until the step ends
 TimestampTz current_started_at;
 
 volatile sig_atomic_t run_timed_out = false;
@@ -213,6 +214,7 @@ void init_run_step(void) {
 Step run_one_step(TimestampTz *next_due, int *due_together) {
     MemoryContextReset(run_context);
     MemoryContextSwitchTo(run_context);
+    command_started = false;
     begin_transaction();
     if (!extension_is_installed()) {
         commit_transaction();
@@ -268,22 +270,24 @@ Step run_one_step(TimestampTz *next_due, int *due_together) {
     char *run_json;
     if (transactional) {
         if (runnable) {
+            command_started = true;
             arm_run_timeout(task);
             run_in_transaction(task->command, owner, kind.last_tag, task->payload, &outcome);
             disarm_run_timeout();
         }
-        reset_session_state_in_transaction(false);
+        reset_session_state_in_transaction();
         decide_record(task, &outcome, outcome_kind(&outcome), &record, &finally_failed);
         run_json = record_run(task, &record, run_context, next_due);
     } else {
         int64 run_id = record_run_start(task, current_started_at);
         commit_transaction();
         MemoryContextSwitchTo(run_context);
+        command_started = true;
         arm_run_timeout(task);
         run_at_top_level(task->command, owner, task->payload, &outcome);
         disarm_run_timeout();
+        reset_session();
         begin_transaction();
-        reset_session_state_in_transaction(true);
         decide_record(task, &outcome, outcome_kind(&outcome), &record, &finally_failed);
         run_json = record_run_end(task, run_id, &record, run_context, next_due);
     }
@@ -293,10 +297,15 @@ Step run_one_step(TimestampTz *next_due, int *due_together) {
     pgstat_report_stat(false);
 
     reset_session_state_after_commit();
+    command_started = false;
     has_current_task = false;
     clear_run();
     pgstat_report_activity(STATE_IDLE, NULL);
     return Step::ran;
+}
+
+bool step_ran_command(void) {
+    return command_started;
 }
 
 void record_escaped_error(const char *message) {

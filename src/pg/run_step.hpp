@@ -25,6 +25,10 @@ Step run_one_step(TimestampTz *next_due, int *due_together);
 constexpr int64 kWarmUpLeadUs = 20 * 1000;
 constexpr int kWarmUpTogether = 8;
 
+// Whether the step that an error escaped had started a task's code (or on_failure): then the session may hold what
+// that code left, and the executor must not run anything else in it.
+bool step_ran_command(void);
+
 // After an error escaped run_one_step: records the run it was doing as failed, in a fresh transaction, and moves the
 // task on, so that one bad task can neither stop the executor nor make it spin.
 void record_escaped_error(const char *message);

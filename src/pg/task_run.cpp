@@ -1,5 +1,6 @@
-// Running one task's command as its owner. Functions here keep only plain data on their frames: PG_TRY/PG_CATCH and the
-// subtransaction calls may longjmp.
+// Running one task's command as its owner, in PostgreSQL's security-restricted operation mode (as VACUUM and REFRESH
+// MATERIALIZED VIEW run a table owner's code), and giving the next run a clean session. Functions here keep only plain
+// data on their frames: PG_TRY/PG_CATCH and the subtransaction calls may longjmp.
 #include "task_run.hpp"
 
 #include "run_result.hpp"
@@ -19,6 +20,7 @@ extern "C" {
 #include "parser/analyze.h"
 #include "miscadmin.h"
 #include "pgstat.h"
+#include "storage/ipc.h"
 #include "storage/lock.h"
 #include "tcop/pquery.h"
 #include "tcop/tcopprot.h"
@@ -28,12 +30,20 @@ extern "C" {
 #include "utils/guc.h"
 #include "utils/jsonb.h"
 #include "utils/memutils.h"
+#include "utils/plancache.h"
+#include "utils/portal.h"
 #include "utils/snapmgr.h"
 #include "utils/syscache.h"
 #include "utils/timestamp.h"
 }
 
 namespace {
+
+// How a command runs: as its owner (a local user change, so that nothing it does can switch back), restricted as
+// PostgreSQL restricts a table owner's code in maintenance commands. The mode refuses what would outlive the command
+// and run later with the worker's rights (deferred triggers, WITH HOLD cursors, temporary tables whose ON COMMIT
+// actions run at commit), SET ROLE / SET SESSION AUTHORIZATION, LISTEN and DISCARD.
+constexpr int kRunSecurity = SECURITY_LOCAL_USERID_CHANGE | SECURITY_RESTRICTED_OPERATION;
 
 // The owner's ALTER ROLE … SET settings (for this database and for all), as a login as the owner would apply them.
 void apply_owner_settings(Oid owner) {
@@ -105,14 +115,18 @@ void run_in_transaction(const char *command, Oid owner, const char *last_tag, co
     MemoryContextSwitchTo(caller_context);
     PG_TRY();
     {
-        SetUserIdAndSecContext(owner, saved_security | SECURITY_LOCAL_USERID_CHANGE);
+        SetUserIdAndSecContext(owner, saved_security | kRunSecurity);
         apply_owner_settings(owner);
-        Oid types[1] = {JSONBOID};
-        Datum values[1] = {payload_datum(payload)};
-        char nulls[1] = {payload ? ' ' : 'n'};
-        int rc = SPI_execute_with_args(command, 1, types, values, nulls, false, 0);
+        // Rows go to a receiver that keeps the first ones as result text: nothing is materialised, so a command
+        // returning millions of rows costs no memory for them.
+        DestReceiver *receiver = create_result_receiver();
+        SPIExecuteOptions options;
+        memset(&options, 0, sizeof options);
+        options.params = payload_params(payload);
+        options.dest = receiver;
+        int rc = SPI_execute_extended(command, &options);
         MemoryContextSwitchTo(caller_context);
-        char *result = result_from_spi(last_tag, rc, SPI_processed, SPI_tuptable);
+        char *result = result_from_receiver(last_tag, rc, SPI_processed, receiver);
         ReleaseCurrentSubTransaction();
         MemoryContextSwitchTo(caller_context);
         CurrentResourceOwner = caller_owner;
@@ -145,7 +159,7 @@ void run_at_top_level(const char *command, Oid owner, const char *payload, RunOu
     {
         SetCurrentStatementStartTimestamp();
         StartTransactionCommand();
-        SetUserIdAndSecContext(owner, saved_security | SECURITY_LOCAL_USERID_CHANGE);
+        SetUserIdAndSecContext(owner, saved_security | kRunSecurity);
         apply_owner_settings(owner);
         MemoryContextSwitchTo(caller_context);
         ParamListInfo params = payload_params(payload);
@@ -181,6 +195,11 @@ void run_at_top_level(const char *command, Oid owner, const char *payload, RunOu
             InitializeQueryCompletion(&completion);
             (void)PortalRun(portal, FETCH_ALL, true, true, receiver, receiver, &completion);
             PortalDrop(portal, false);
+            // A transaction block must not outlive its statement (BEGIN without COMMIT would hold the worker in it).
+            if (IsTransactionBlock())
+                ereport(ERROR, (errcode(ERRCODE_ACTIVE_SQL_TRANSACTION),
+                                errmsg("a task command may not leave a transaction block open"),
+                                errhint("Put the statements in a procedure that uses COMMIT, and CALL it.")));
             CommitTransactionCommand();
 
             MemoryContextSwitchTo(caller_context);
@@ -195,7 +214,7 @@ void run_at_top_level(const char *command, Oid owner, const char *payload, RunOu
     PG_CATCH();
     {
         take_error(caller_context, out);
-        AbortCurrentTransaction();
+        AbortOutOfAnyTransaction();  // also out of a transaction block the command opened
         MemoryContextSwitchTo(caller_context);
         SetUserIdAndSecContext(saved_user, saved_security);
     }
@@ -205,15 +224,50 @@ void run_at_top_level(const char *command, Oid owner, const char *payload, RunOu
     MemoryContextSwitchTo(caller_context);
 }
 
-void reset_session_state_in_transaction(bool settings) {
-    if (settings)
-        ResetAllOptions();
-    ResetTempTableNamespace();
+void reset_session_state_in_transaction(void) {
     DropAllPreparedStatements();
-    Async_UnlistenAll();
 }
 
 void reset_session_state_after_commit(void) {
     LockReleaseAll(USER_LOCKMETHOD, true);
     ResetSequenceCaches();
+}
+
+void reset_session(void) {
+    MemoryContext context = CurrentMemoryContext;
+    PG_TRY();
+    {
+        // Its own transaction, which writes nothing: settings the command left (default_transaction_read_only among
+        // them) cannot make it fail, and nothing it undoes can be rolled back with a later transaction.
+        SetCurrentStatementStartTimestamp();
+        StartTransactionCommand();
+        ResetAllOptions();
+        PortalHashTableDeleteAll();
+        DropAllPreparedStatements();
+        Async_UnlistenAll();
+        ResetTempTableNamespace();
+        ResetPlanCache();
+        CommitTransactionCommand();
+        reset_session_state_after_commit();
+        if (!session_is_clean())
+            ereport(ERROR, (errmsg("the session still differs from a fresh one")));
+    }
+    PG_CATCH();
+    {
+        MemoryContextSwitchTo(context);
+        ErrorData *edata = CopyErrorData();
+        ereport(LOG, (errmsg("pg_chronos: worker exits: its session could not be reset after a run: %s", edata->message),
+                      errdetail("No other run may use a session a task's command changed; another worker replaces it.")));
+        proc_exit(1);
+    }
+    PG_END_TRY();
+    MemoryContextSwitchTo(context);
+}
+
+bool session_is_clean(void) {
+    Oid user;
+    int security;
+    GetUserIdAndSecContext(&user, &security);
+    return !IsTransactionOrTransactionBlock() && security == 0 && user == GetSessionUserId() &&
+           !DefaultXactReadOnly && DefaultXactIsoLevel == XACT_READ_COMMITTED;
 }

@@ -22,7 +22,16 @@ void run_in_transaction(const char *command, Oid owner, const char *last_tag, co
 // separate queries would, with `payload` bound to $1. Called outside any transaction; returns outside any transaction.
 void run_at_top_level(const char *command, Oid owner, const char *payload, RunOutcome *out);
 
-// Undoes what a command may have left in the session: inside the recording transaction, then after its commit.
-// `settings`: also reset every setting (a transactional run's settings are already undone with its GUC nest level).
-void reset_session_state_in_transaction(bool settings);
+// Undoes what a transactional command may have left in the session (its settings are undone with its GUC nest level,
+// and the security-restricted mode allows no temporary tables, WITH HOLD cursors or LISTEN): inside the recording
+// transaction, then after its commit.
+void reset_session_state_in_transaction(void);
 void reset_session_state_after_commit(void);
+
+// Gives the session back the state of a fresh one after an autonomous run (as DISCARD ALL would: settings, cursors,
+// prepared statements, LISTEN, temporary objects, plans, advisory locks, sequence caches), in a transaction of its own.
+// Fails closed: if the reset fails or the session still differs, the worker exits, and no other run uses it.
+void reset_session(void);
+// Whether the session is as a run expects it: outside any transaction, as the worker's own user, unrestricted, with
+// the default transaction characteristics.
+bool session_is_clean(void);

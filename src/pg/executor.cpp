@@ -3,6 +3,7 @@
 // next_exec_time and keeps chronos.runs within chronos.history_retention; the others sleep until woken and retire when
 // idle for a while.
 #include "catalog.hpp"
+#include "run_journal.hpp"
 #include "run_step.hpp"
 #include "settings.hpp"
 #include "shared_state.hpp"
@@ -56,6 +57,13 @@ void recover_from_error(void) {
     give_run_permit();
     pgstat_report_activity(STATE_IDLE, NULL);
 
+    if (session_touched) {
+        // The run is recorded by the next executor, from the journal, as a run that ended its worker.
+        journal_run_abandoned(psprintf("%s: %s", unpack_sql_state(edata->sqlerrcode), edata->message));
+        ereport(LOG, (errmsg("pg_chronos: worker exits after an error outside its task's command"),
+                      errdetail("The session the command ran in is not used for another run; a new worker takes over.")));
+        proc_exit(1);
+    }
     PG_TRY();
     {
         record_escaped_error(edata->message);
@@ -68,11 +76,6 @@ void recover_from_error(void) {
         writing_bookkeeping = false;
     }
     PG_END_TRY();
-    if (session_touched) {
-        ereport(LOG, (errmsg("pg_chronos: worker exits after an error outside its task's command"),
-                      errdetail("The session the command ran in is not used for another run; a new worker takes over.")));
-        proc_exit(1);
-    }
     MemoryContextReset(error_context);
     pg_usleep(100 * 1000L);
 }
@@ -163,6 +166,19 @@ bool wait_for_work(TimestampTz wake_at, int together) {
     return true;
 }
 
+// Another executor of this database ended during a run: record it (and quarantine its task if it keeps doing that).
+void record_ended_runs(void) {
+    SetCurrentStatementStartTimestamp();
+    StartTransactionCommand();
+    SPI_connect();
+    PushActiveSnapshot(GetTransactionSnapshot());
+    if (extension_is_installed())
+        (void)recover_ended_runs();
+    SPI_finish();
+    PopActiveSnapshot();
+    CommitTransactionCommand();
+}
+
 void executor_loop(void) {
     for (;;) {
         CHECK_FOR_INTERRUPTS();
@@ -173,6 +189,8 @@ void executor_loop(void) {
         last_step = Step::idle;
         next_due = DT_NOEND;
         due_together = 0;
+        if (ended_runs_pending())
+            record_ended_runs();
         if (chronos_enabled && take_run_permit(chronos_max_workers)) {
             PG_TRY();
             {
@@ -222,7 +240,7 @@ bool prepare_database(void) {
                       errdetail("Its tasks do not run until the extension is updated."),
                       errhint("Run ALTER EXTENSION pg_chronos UPDATE in that database.")));
     installed = installed && current;
-    int recovered = installed ? recover_interrupted_runs() : 0;
+    int recovered = installed ? recover_ended_runs() + recover_interrupted_runs() : 0;
     if (installed)
         prepare_statements();
     SPI_finish();
@@ -247,6 +265,7 @@ extern "C" void chronos_executor_main(Datum main_arg) {
     SetConfigOption("application_name", "pg_chronos worker", PGC_USERSET, PGC_S_OVERRIDE);
     pgstat_report_appname("pg_chronos worker");
     error_context = AllocSetContextCreate(TopMemoryContext, "pg_chronos error", ALLOCSET_DEFAULT_SIZES);
+    journal_open();
     init_run_step();
 
     if (!prepare_database()) {

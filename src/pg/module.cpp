@@ -24,6 +24,7 @@ int chronos_max_catch_up = 100;
 int chronos_history_retention_s = 14 * 24 * 3600;
 int chronos_max_result_size = 1024;
 int chronos_log_runs = LOG_RUNS_ALL;
+int chronos_max_crashes = 3;
 
 void register_task_wake_callback(void);
 void install_database_events_hook(void);
@@ -74,6 +75,11 @@ void define_settings(void) {
     DefineCustomEnumVariable("chronos.log_runs", "Which runs are kept in chronos.runs: all, or failures.",
                              "Successful runs still update their task's last_* columns.", &chronos_log_runs,
                              LOG_RUNS_ALL, log_runs_options, PGC_SIGHUP, 0, NULL, NULL, NULL);
+    DefineCustomIntVariable("chronos.max_crashes",
+                            "Consecutive runs of a task that end their worker before the task is quarantined.",
+                            "A run ends its worker by a FATAL error, a termination, a crash or an out-of-memory kill; "
+                            "a quarantined task is failed until a user sets it scheduled again.",
+                            &chronos_max_crashes, 3, 1, 1000, PGC_SIGHUP, 0, NULL, NULL, NULL);
 #if PG_VERSION_NUM >= 150000
     MarkGUCPrefixReserved("chronos");
 #endif

@@ -31,10 +31,11 @@ namespace {
 
 // The columns written, in chronos.tasks and chronos.runs.
 enum TaskColumn { t_status, t_next_exec_time, t_last_exec_time, t_last_status, t_last_error, t_last_duration,
-                  t_run_count, t_failure_count, t_attempt, t_run_requested, t_name, t_owner, task_column_count };
+                  t_run_count, t_failure_count, t_attempt, t_run_requested, t_name, t_owner, t_crash_count,
+                  task_column_count };
 const char *const kTaskColumns[task_column_count] = {
     "status", "next_exec_time", "last_exec_time", "last_status", "last_error",
-    "last_duration", "run_count", "failure_count", "attempt", "run_requested", "name", "owner"};
+    "last_duration", "run_count", "failure_count", "attempt", "run_requested", "name", "owner", "crash_count"};
 enum RunColumn { r_run_id, r_task_id, r_task_name, r_owner, r_scheduled_for, r_started_at, r_finished_at, r_status,
                  r_error, r_result, r_pid, r_attempt, r_manual, run_column_count };
 const char *const kRunColumns[run_column_count] = {
@@ -156,6 +157,7 @@ bool write_run_record(const ClaimedTask *task, const RunRecord *record, bool kee
         set(t_run_count, Int64GetDatum(DatumGetInt64(v[at(t_run_count)]) + 1), false);
         set(t_failure_count, Int32GetDatum(record->failure_count), false);
         set(t_attempt, Int32GetDatum(record->next_attempt), false);
+        set(t_crash_count, Int32GetDatum(0), false);  // the run ended normally
         set(t_run_requested, BoolGetDatum(DatumGetBool(v[at(t_run_requested)]) && !task->manual), false);
         ExecStoreVirtualTuple(new_row);
         ExecSimpleRelationUpdate(w.result[0], w.estate, NULL, old_row, new_row);

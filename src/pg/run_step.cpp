@@ -5,6 +5,7 @@
 #include "catalog.hpp"
 #include "command_kind.hpp"
 #include "pg_time_zone.hpp"
+#include "run_journal.hpp"
 #include "settings.hpp"
 #include "shared_state.hpp"
 #include "task_run.hpp"
@@ -271,6 +272,7 @@ Step run_one_step(TimestampTz *next_due, int *due_together) {
     if (transactional) {
         if (runnable) {
             command_started = true;
+            journal_run_start(task, 0, current_started_at);
             arm_run_timeout(task);
             run_in_transaction(task->command, owner, kind.last_tag, task->payload, &outcome);
             disarm_run_timeout();
@@ -283,6 +285,7 @@ Step run_one_step(TimestampTz *next_due, int *due_together) {
         commit_transaction();
         MemoryContextSwitchTo(run_context);
         command_started = true;
+        journal_run_start(task, run_id, current_started_at);
         arm_run_timeout(task);
         run_at_top_level(task->command, owner, task->payload, &outcome);
         disarm_run_timeout();
@@ -294,6 +297,7 @@ Step run_one_step(TimestampTz *next_due, int *due_together) {
     if (finally_failed)
         run_on_failure(task, owner, run_json);
     commit_transaction();
+    journal_run_end();
     pgstat_report_stat(false);
 
     reset_session_state_after_commit();

@@ -498,3 +498,25 @@ bool executor_runs_task(pid_t pid, int64 task_id) {
             return true;
     return false;
 }
+
+void note_ended_run(Oid database) {
+    if (state == NULL)
+        return;
+    {
+        Locked lock;
+        DatabaseEntry *e = find_database(database, false);
+        if (e != NULL)
+            e->ended_runs = true;
+    }
+    wake_database_executors(database);
+    wake_launcher();
+}
+
+bool take_ended_runs(Oid database) {
+    Locked lock;
+    DatabaseEntry *e = find_database(database, false);
+    bool ended = e != NULL && e->ended_runs;
+    if (ended)
+        e->ended_runs = false;
+    return ended;
+}

@@ -34,6 +34,7 @@ struct DatabaseEntry {
     bool quiesced;             // being dropped or copied: no executor may connect
     int extra_wanted;          // executors requested beyond the one resident executor
     bool manual_requested;     // chronos.run_now() was called: look for requested runs
+    bool ended_runs;           // an executor ended during a run: its journal waits to be recovered
 };
 
 void request_shared_state(void);
@@ -111,3 +112,8 @@ int running_task_ids(Oid database, int64 *out, int max);
 int copy_running_slots(Oid database, ExecutorSlot *out, int max);
 // Whether a live executor runs `task_id` in process `pid`.
 bool executor_runs_task(pid_t pid, int64 task_id);
+
+// An executor of `database` ended during a run (its journal holds the run): the other executors are woken to record it.
+void note_ended_run(Oid database);
+// Whether runs ended in `database` since the last call; clears the mark.
+bool take_ended_runs(Oid database);

@@ -12,6 +12,11 @@ SELECT pg_catalog.set_config('pg_chronos_upgrade.view_grants', coalesce(pg_catal
 
 DROP VIEW chronos.running, chronos.task_status, chronos.history, chronos.task_stats;
 
+-- Runs that end their worker are counted; a task that keeps doing it is quarantined.
+ALTER TABLE chronos.tasks ADD COLUMN crash_count int NOT NULL DEFAULT 0;
+COMMENT ON COLUMN chronos.tasks.crash_count IS
+'consecutive runs that ended the worker running them; at chronos.max_crashes the task is quarantined (failed)';
+
 -- Owners are bound by role OID (regrole), not by name: renaming a role keeps its tasks, and a new role with an old
 -- name gets none of them. Rows of a role that no longer exists get OID 0 and are never run.
 CREATE FUNCTION chronos.owner_oid_1_0(owner name) RETURNS regrole

@@ -1,0 +1,290 @@
+// The run journal (see run_journal.hpp). One file per executor, $PGDATA/pg_chronos/run.<database>.<pid>.<start>, holding
+// one fixed-size record rewritten in place; flock()ed by its executor, so that a lock that can be taken means the
+// executor is gone. No fsync: the file has to outlive a process or a restart of the server, not of the machine.
+#include "run_journal.hpp"
+
+#include "settings.hpp"
+#include "shared_state.hpp"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+extern "C" {
+#include "catalog/pg_type.h"
+#include "commands/dbcommands.h"
+#include "common/file_perm.h"
+#include "executor/spi.h"
+#include "mb/pg_wchar.h"
+#include "miscadmin.h"
+#include "postmaster/interrupt.h"
+#include "storage/fd.h"
+#include "storage/ipc.h"
+#include "tcop/tcopprot.h"
+#include "utils/builtins.h"
+#include "utils/elog.h"
+#include "utils/timestamp.h"
+}
+
+namespace {
+
+constexpr const char *kJournalDir = "pg_chronos";
+constexpr int kCauseSize = 512;
+
+struct JournalRecord {
+    int64 task_id;           // 0: no run in progress
+    int64 run_id;            // an autonomous run's row, else 0
+    TimestampTz scheduled_for;
+    TimestampTz started_at;
+    int32 attempt;
+    bool manual;
+    bool innocent;           // ended by a shutdown or by another process's crash: not the task's doing
+    char cause[kCauseSize];  // the FATAL or PANIC message that ended the executor, if one did
+};
+
+int journal_fd = -1;
+char journal_path[MAXPGPATH];
+JournalRecord record;  // this executor's, as last written
+volatile sig_atomic_t terminated_by = 0;
+emit_log_hook_type previous_emit_log_hook = NULL;
+
+void write_at(const void *data, size_t size, off_t offset) {
+    if (journal_fd >= 0 && pwrite(journal_fd, data, size, offset) < 0) {
+        // Best effort: the run itself does not depend on its journal.
+    }
+}
+
+// Copies `text` into the record's cause, cut on a character boundary.
+void set_cause(const char *text) {
+    int length = (int)strlen(text);
+    if (length >= kCauseSize)
+        length = pg_mbcliplen(text, length, kCauseSize - 1);
+    memcpy(record.cause, text, length);
+    record.cause[length] = '\0';
+    write_at(record.cause, sizeof record.cause, offsetof(JournalRecord, cause));
+}
+
+void mark_innocent(void) {
+    record.innocent = true;
+    write_at(&record.innocent, sizeof record.innocent, offsetof(JournalRecord, innocent));
+}
+
+// SIGTERM: who sent it tells a shutdown (the postmaster) from a termination (pg_terminate_backend, kill).
+void on_sigterm(int signal, siginfo_t *info, void *) {
+    terminated_by = info != NULL ? info->si_pid : 0;
+    die(signal);
+}
+
+// SIGQUIT comes from the postmaster when another process crashed, or at an immediate shutdown.
+void on_sigquit(int signal) {
+    if (record.task_id != 0)
+        mark_innocent();  // pwrite is async-signal-safe
+    SignalHandlerForCrashExit(signal);
+}
+
+// The last words of an executor: a FATAL or PANIC during a run is its cause.
+void capture_fatal(ErrorData *edata) {
+    if (previous_emit_log_hook)
+        previous_emit_log_hook(edata);
+    if (edata->elevel < FATAL || record.task_id == 0)
+        return;
+    if (edata->sqlerrcode == ERRCODE_ADMIN_SHUTDOWN && terminated_by == PostmasterPid) {
+        mark_innocent();
+        set_cause("the server shut down during the run");
+        return;
+    }
+    char cause[kCauseSize];
+    snprintf(cause, sizeof cause, "%s: %s", unpack_sql_state(edata->sqlerrcode),
+             edata->message ? edata->message : "the worker ended");
+    set_cause(cause);
+}
+
+void close_at_exit(int, Datum) {
+    if (journal_fd < 0)
+        return;
+    if (record.task_id != 0) {
+        note_ended_run(MyDatabaseId);  // left for the next executor: it records the run
+    } else {
+        unlink(journal_path);
+    }
+    close(journal_fd);
+    journal_fd = -1;
+}
+
+const char *const kRecordEndedRunSql =
+    "WITH task AS ("
+    "  UPDATE chronos.tasks SET"
+    "         crash_count = crash_count OPERATOR(pg_catalog.+) $6,"
+    "         failure_count = failure_count OPERATOR(pg_catalog.+) 1,"
+    "         last_status = 'interrupted'::chronos.run_status, last_exec_time = $3,"
+    "         last_duration = pg_catalog.now() OPERATOR(pg_catalog.-) $3,"
+    "         last_error = CASE WHEN crash_count OPERATOR(pg_catalog.+) $6 OPERATOR(pg_catalog.>=) $7"
+    "                THEN pg_catalog.format('quarantined: %s consecutive runs ended the worker running them (the last:"
+    " %s); fix the command, then set status to ''scheduled'' (or call chronos.resume())',"
+    "                                       crash_count OPERATOR(pg_catalog.+) $6, $5)"
+    "                ELSE $5 END,"
+    "         status = CASE WHEN crash_count OPERATOR(pg_catalog.+) $6 OPERATOR(pg_catalog.>=) $7"
+    "                       THEN 'failed'::chronos.task_state"
+    "                       WHEN status OPERATOR(pg_catalog.=) 'running'::chronos.task_state"
+    "                       THEN 'scheduled'::chronos.task_state ELSE status END,"
+    "         next_exec_time = CASE WHEN status OPERATOR(pg_catalog.=) 'running'::chronos.task_state"
+    "                               THEN pg_catalog.now() ELSE next_exec_time END"
+    "   WHERE id OPERATOR(pg_catalog.=) $1"
+    "  RETURNING id, name, owner, status, crash_count),"
+    " kept AS (UPDATE chronos.runs SET status = 'interrupted'::chronos.run_status, finished_at = pg_catalog.now(),"
+    "                 error = $5"
+    "           WHERE run_id OPERATOR(pg_catalog.=) $2 AND status OPERATOR(pg_catalog.=) 'running'::chronos.run_status),"
+    " added AS (INSERT INTO chronos.runs (task_id, task_name, owner, scheduled_for, started_at, finished_at, status,"
+    "                                    error, pid, attempt, manual)"
+    "           SELECT id, name, owner, $4, $3, pg_catalog.now(), 'interrupted'::chronos.run_status, $5, $8, $9, $10"
+    "             FROM task WHERE $2 OPERATOR(pg_catalog.=) 0)"
+    " SELECT name, status OPERATOR(pg_catalog.=) 'failed'::chronos.task_state AND $6 OPERATOR(pg_catalog.=) 1"
+    "        AND crash_count OPERATOR(pg_catalog.>=) $7, crash_count FROM task";
+
+// Records the run an ended executor left in `dead` (process `pid`).
+void record_ended_run(const JournalRecord *dead, int pid) {
+    const char *cause = dead->cause[0] != '\0'
+                            ? dead->cause
+                            : "the worker running it was killed or crashed (the server restarted; an out-of-memory "
+                              "kill does this)";
+    char *error = dead->innocent && dead->cause[0] == '\0'
+                      ? pstrdup("57P01: the run was interrupted by a restart of the server")
+                      : (dead->cause[0] != '\0' ? pstrdup(cause) : psprintf("XX000: %s", cause));
+    Oid types[10] = {INT8OID, INT8OID, TIMESTAMPTZOID, TIMESTAMPTZOID, TEXTOID,
+                     INT4OID, INT4OID, INT4OID,        INT4OID,        BOOLOID};
+    Datum values[10] = {Int64GetDatum(dead->task_id),        Int64GetDatum(dead->run_id),
+                        TimestampTzGetDatum(dead->started_at), TimestampTzGetDatum(dead->scheduled_for),
+                        CStringGetTextDatum(error),           Int32GetDatum(dead->innocent ? 0 : 1),
+                        Int32GetDatum(chronos_max_crashes),   Int32GetDatum(pid),
+                        Int32GetDatum(dead->attempt),         BoolGetDatum(dead->manual)};
+    writing_bookkeeping = true;
+    int rc = SPI_execute_with_args(kRecordEndedRunSql, 10, types, values, NULL, false, 0);
+    writing_bookkeeping = false;
+    if (rc != SPI_OK_SELECT)
+        elog(ERROR, "pg_chronos: could not record the run of an ended worker: %s", SPI_result_code_string(rc));
+    if (SPI_processed == 0)
+        return;  // the task was deleted
+    char *name = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
+    char *quarantined = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2);
+    if (quarantined != NULL && strcmp(quarantined, "t") == 0)
+        ereport(LOG, (errmsg("pg_chronos: task \"%s\" (id " INT64_FORMAT ") in database \"%s\" is quarantined",
+                             name ? name : "", dead->task_id, get_database_name(MyDatabaseId)),
+                      errdetail("%d consecutive runs ended the worker running them; the last: %s",
+                                chronos_max_crashes, error),
+                      errhint("Fix its command, then UPDATE chronos.tasks SET status = 'scheduled' WHERE id = "
+                              INT64_FORMAT ".", dead->task_id)));
+    else
+        ereport(LOG, (errmsg("pg_chronos: recorded the run of task \"%s\" (id " INT64_FORMAT
+                             ") in database \"%s\" as interrupted: %s",
+                             name ? name : "", dead->task_id, get_database_name(MyDatabaseId), error)));
+}
+
+// The journal file `name` if its executor is gone: open and locked in *fd, its record read. False to pass it over.
+bool take_dead_journal(const char *path, int *fd, JournalRecord *dead) {
+    *fd = open(path, O_RDWR | PG_BINARY);
+    if (*fd < 0)
+        return false;
+    struct stat st;
+    bool taken = flock(*fd, LOCK_EX | LOCK_NB) == 0 && fstat(*fd, &st) == 0 && st.st_nlink > 0;
+    if (taken) {
+        memset(dead, 0, sizeof *dead);
+        taken = pread(*fd, dead, sizeof *dead, 0) == (ssize_t)sizeof *dead;
+        if (!taken)
+            unlink(path);  // an executor that died before its first write
+    }
+    if (!taken) {
+        close(*fd);
+        *fd = -1;
+    }
+    return taken;
+}
+
+}  // namespace
+
+void journal_open(void) {
+    char dir[MAXPGPATH];
+    snprintf(dir, sizeof dir, "%s/%s", DataDir, kJournalDir);
+    if (MakePGDirectory(dir) < 0 && errno != EEXIST)
+        ereport(ERROR, (errcode_for_file_access(), errmsg("pg_chronos: could not create directory \"%s\": %m", dir)));
+    snprintf(journal_path, sizeof journal_path, "%s/run.%u.%d." INT64_FORMAT, dir, MyDatabaseId, MyProcPid,
+             (int64)GetCurrentTimestamp());
+    int fd = open(journal_path, O_RDWR | O_CREAT | O_TRUNC | PG_BINARY, pg_file_create_mode);
+    if (fd < 0 || flock(fd, LOCK_EX) != 0)
+        ereport(ERROR, (errcode_for_file_access(), errmsg("pg_chronos: could not open \"%s\": %m", journal_path)));
+    journal_fd = fd;
+    memset(&record, 0, sizeof record);
+    write_at(&record, sizeof record, 0);
+    before_shmem_exit(close_at_exit, 0);
+
+    struct sigaction action;
+    memset(&action, 0, sizeof action);
+    sigemptyset(&action.sa_mask);
+    action.sa_flags = SA_RESTART | SA_SIGINFO;
+    action.sa_sigaction = on_sigterm;
+    sigaction(SIGTERM, &action, NULL);
+    pqsignal(SIGQUIT, on_sigquit);
+    previous_emit_log_hook = emit_log_hook;
+    emit_log_hook = capture_fatal;
+}
+
+void journal_run_start(const ClaimedTask *task, int64 run_id, TimestampTz started_at) {
+    record.task_id = task->id;
+    record.run_id = run_id;
+    record.scheduled_for = task->scheduled_for;
+    record.started_at = started_at;
+    record.attempt = task->attempt;
+    record.manual = task->manual;
+    record.innocent = false;
+    record.cause[0] = '\0';
+    write_at(&record, offsetof(JournalRecord, cause) + 1, 0);
+}
+
+void journal_run_end(void) {
+    if (record.task_id == 0)
+        return;
+    record.task_id = 0;
+    write_at(&record.task_id, sizeof record.task_id, offsetof(JournalRecord, task_id));
+}
+
+void journal_run_abandoned(const char *cause) {
+    if (record.task_id != 0)
+        set_cause(cause);
+}
+
+int recover_ended_runs(void) {
+    char dir[MAXPGPATH], prefix[64];
+    snprintf(dir, sizeof dir, "%s/%s", DataDir, kJournalDir);
+    snprintf(prefix, sizeof prefix, "run.%u.", MyDatabaseId);
+    DIR *entries = AllocateDir(dir);
+    if (entries == NULL)
+        return 0;
+    int recovered = 0;
+    struct dirent *entry;
+    while ((entry = ReadDir(entries, dir)) != NULL) {
+        if (strncmp(entry->d_name, prefix, strlen(prefix)) != 0)
+            continue;
+        char path[MAXPGPATH];
+        snprintf(path, sizeof path, "%s/%s", dir, entry->d_name);
+        if (strcmp(path, journal_path) == 0)
+            continue;
+        int fd;
+        JournalRecord dead;
+        if (!take_dead_journal(path, &fd, &dead))
+            continue;
+        if (dead.task_id != 0) {
+            record_ended_run(&dead, atoi(entry->d_name + strlen(prefix)));
+            recovered++;
+        }
+        // Removed once recorded; the recording commits with the caller's transaction, which follows at once.
+        unlink(path);
+        close(fd);
+    }
+    FreeDir(entries);
+    return recovered;
+}
+
+bool ended_runs_pending(void) {
+    return take_ended_runs(MyDatabaseId);
+}

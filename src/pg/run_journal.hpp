@@ -1,0 +1,25 @@
+// The run journal: what each executor is running, in a small file of its own under $PGDATA/pg_chronos, so that a run
+// that ends its worker (FATAL, termination, a crash, an OOM kill) is still recorded. A crash rolls back the run's
+// transaction and restarts shared memory, but not the file; the next executor of the database reads it, records the
+// run as interrupted with its cause, counts the crash against the task, and quarantines a task that keeps doing it.
+#pragma once
+#include "postgres.hpp"
+
+#include "catalog.hpp"
+
+// Opens this executor's journal (locked while the executor lives) and installs the signal and log hooks that write the
+// cause of a death into it. Once per executor, after it has connected.
+void journal_open(void);
+
+// A run starts (`run_id` is 0 for a transactional run, whose row is written with its outcome) / has been recorded.
+void journal_run_start(const ClaimedTask *task, int64 run_id, TimestampTz started_at);
+void journal_run_end(void);
+// The run in progress is abandoned with an error outside its command: the executor exits, and the run is recorded by
+// the next one as interrupted with this cause.
+void journal_run_abandoned(const char *cause);
+
+// Records the runs of this database whose executors died (their journals are no longer locked); returns how many.
+// Inside a transaction with SPI connected.
+int recover_ended_runs(void);
+// Whether an executor of this database ended during a run since the last recovery (a hint; cheap to ask).
+bool ended_runs_pending(void);

@@ -7,6 +7,7 @@
 #include "run_step.hpp"
 #include "settings.hpp"
 #include "shared_state.hpp"
+#include "task_run.hpp"
 
 extern "C" {
 #include "access/xact.h"
@@ -266,6 +267,7 @@ extern "C" void chronos_executor_main(Datum main_arg) {
     pgstat_report_appname("pg_chronos worker");
     error_context = AllocSetContextCreate(TopMemoryContext, "pg_chronos error", ALLOCSET_DEFAULT_SIZES);
     journal_open();
+    remember_clean_session();
     init_run_step();
 
     if (!prepare_database()) {

@@ -264,10 +264,29 @@ void reset_session(void) {
     MemoryContextSwitchTo(context);
 }
 
+namespace {
+// The session as the executor started: what a clean session looks like in this server's configuration.
+struct CleanSession {
+    bool known;
+    Oid user;
+    int security;
+    bool read_only;
+    int isolation;
+} clean_session;
+}  // namespace
+
+void remember_clean_session(void) {
+    GetUserIdAndSecContext(&clean_session.user, &clean_session.security);
+    clean_session.read_only = DefaultXactReadOnly;
+    clean_session.isolation = DefaultXactIsoLevel;
+    clean_session.known = true;
+}
+
 bool session_is_clean(void) {
     Oid user;
     int security;
     GetUserIdAndSecContext(&user, &security);
-    return !IsTransactionOrTransactionBlock() && security == 0 && user == GetSessionUserId() &&
-           !DefaultXactReadOnly && DefaultXactIsoLevel == XACT_READ_COMMITTED;
+    return clean_session.known && !IsTransactionOrTransactionBlock() && user == clean_session.user &&
+           security == clean_session.security && DefaultXactReadOnly == clean_session.read_only &&
+           DefaultXactIsoLevel == clean_session.isolation;
 }

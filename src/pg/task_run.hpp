@@ -32,6 +32,8 @@ void reset_session_state_after_commit(void);
 // prepared statements, LISTEN, temporary objects, plans, advisory locks, sequence caches), in a transaction of its own.
 // Fails closed: if the reset fails or the session still differs, the worker exits, and no other run uses it.
 void reset_session(void);
+// Remembers the session as the executor started (once, after connecting): the state every run must start from.
+void remember_clean_session(void);
 // Whether the session is as a run expects it: outside any transaction, as the worker's own user, unrestricted, with
-// the default transaction characteristics.
+// the transaction characteristics it started with.
 bool session_is_clean(void);

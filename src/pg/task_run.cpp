@@ -18,6 +18,7 @@ extern "C" {
 #include "commands/sequence.h"
 #include "executor/spi.h"
 #include "parser/analyze.h"
+#include "parser/parse_param.h"
 #include "miscadmin.h"
 #include "pgstat.h"
 #include "storage/ipc.h"
@@ -74,9 +75,16 @@ Datum payload_datum(const char *payload) {
     return payload ? DirectFunctionCall1(jsonb_in, CStringGetDatum(payload)) : (Datum)0;
 }
 
-// $1 for a top-level run: the payload, a jsonb constant.
+// The parser learns that $1 is jsonb (SPI_execute_extended analyses with the parameter list's setup hook).
+void declare_payload_param(ParseState *pstate, void *) {
+    static const Oid types[1] = {JSONBOID};
+    setup_parse_fixed_parameters(pstate, types, 1);
+}
+
+// $1 of a run: the payload, a jsonb constant.
 ParamListInfo payload_params(const char *payload) {
     ParamListInfo params = makeParamList(1);
+    params->parserSetup = declare_payload_param;
     params->numParams = 1;
     params->params[0].value = payload_datum(payload);
     params->params[0].isnull = payload == NULL;

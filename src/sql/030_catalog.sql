@@ -38,7 +38,8 @@ CREATE TABLE chronos.tasks (
     attempt         int NOT NULL DEFAULT 1,
     run_requested   boolean NOT NULL DEFAULT false,
     remark          text,
-    created_at      timestamptz NOT NULL DEFAULT now()
+    created_at      timestamptz NOT NULL DEFAULT now(),
+    notify_details  boolean NOT NULL DEFAULT false
 );
 
 COMMENT ON TABLE chronos.tasks IS 'scheduled SQL commands: insert, update or delete rows to manage them';
@@ -59,6 +60,8 @@ COMMENT ON COLUMN chronos.tasks.payload IS 'passed to the command as $1';
 COMMENT ON COLUMN chronos.tasks.notify_on IS 'pg_notify after a run: never, failure, success, always or match (notify_match)';
 COMMENT ON COLUMN chronos.tasks.on_failure IS 'SQL run as the owner when a run has finally failed, with the run as JSON in $1';
 COMMENT ON COLUMN chronos.tasks.attempt IS 'attempt number of the next run (above 1 while retrying)';
+COMMENT ON COLUMN chronos.tasks.notify_details IS
+'whether notifications carry the task name, error and result text (readable by anyone who may LISTEN)';
 COMMENT ON COLUMN chronos.tasks.run_requested IS 'set by chronos.run_now(): one manual run as soon as a worker is free';
 
 -- Names are unique; unnamed tasks (bursts, events) need no entry.

@@ -260,7 +260,7 @@ BEGIN
         RAISE EXCEPTION 'event name must be 1 to 200 characters long' USING ERRCODE = 'invalid_parameter_value',
             DETAIL = pg_catalog.format('It has %s characters.', pg_catalog.length(NEW.event));
     END IF;
-    IF NOT EXISTS (SELECT FROM pg_catalog.pg_authid r WHERE r.oid OPERATOR(pg_catalog.=) NEW.owner) THEN
+    IF NOT EXISTS (SELECT FROM pg_catalog.pg_roles r WHERE r.oid OPERATOR(pg_catalog.=) NEW.owner) THEN
         RAISE EXCEPTION 'role % does not exist', NEW.owner USING ERRCODE = 'undefined_object',
             HINT = 'Leave owner out to register the listener for yourself.';
     END IF;

@@ -20,71 +20,95 @@ bool writing_bookkeeping = false;
 
 namespace {
 
+// Every statement here names its functions, operators and types by schema: the workers connect as a superuser with the
+// database's search_path, and a plan kept with SPI_keepplan is analyzed again when search_path changes, so an
+// unqualified = could resolve to an operator a role created in public.
+#define OP(op) " OPERATOR(pg_catalog." op ") "
+#define SCHEDULED "'scheduled'::chronos.task_state"
+#define RUNNING_TASK "'running'::chronos.task_state"
+#define RUNNING_RUN "'running'::chronos.run_status"
+
 // The earliest due time, and how many tasks are due within 100 ms of it (up to 8): the pool can grow before they are
 // due. Tasks being run are left out ($1): their rows stay 'scheduled' until their runs commit.
 const char *const kEarliestSql =
-    "WITH e AS (SELECT min(next_exec_time) AS at FROM chronos.tasks WHERE status = 'scheduled' AND id <> ALL ($1))"
-    " SELECT e.at, (SELECT count(*) FROM (SELECT FROM chronos.tasks t"
-    "                WHERE t.status = 'scheduled' AND t.id <> ALL ($1) AND t.next_exec_time <= e.at + interval '100 ms'"
+    "WITH e AS (SELECT pg_catalog.min(next_exec_time) AS at FROM chronos.tasks"
+    "            WHERE status" OP("=") SCHEDULED " AND id" OP("<>") "ALL ($1))"
+    " SELECT e.at, (SELECT pg_catalog.count(*) FROM (SELECT FROM chronos.tasks t"
+    "                WHERE t.status" OP("=") SCHEDULED " AND t.id" OP("<>") "ALL ($1)"
+    "                  AND t.next_exec_time" OP("<=") "(e.at" OP("+") "'100 ms'::pg_catalog.interval)"
     "                LIMIT 8) together)"
     "   FROM e";
 
-const char *const kSkipSql = "UPDATE chronos.tasks SET next_exec_time = $2 WHERE id = $1";
+const char *const kSkipSql = "UPDATE chronos.tasks SET next_exec_time = $2 WHERE id" OP("=") "$1";
 
 // Parameters shared by the recording statements:
 // $1 task id, $2 task status, $3 next_exec_time, $4 started_at, $5 run status, $6 error, $7 finished_at,
 // $8 scheduled_for, $9 result, $10 pid, $11 failure_count, $12 next attempt, $13 manual, $14 run attempt,
 // $15 keep the run in history, $16 run_id, $17 ids of the tasks other executors are running, $18 whether to look for
 // the earliest due time.
-#define TASK_OUTCOME_SET                                                                                   \
-    " last_exec_time = $4, last_status = $5::chronos.run_status, last_error = $6, last_duration = $7 - $4," \
-    " run_count = run_count + 1, failure_count = $11, attempt = $12, run_requested = run_requested AND NOT $13"
+#define TASK_OUTCOME_SET                                                                                         \
+    " last_exec_time = $4, last_status = $5::chronos.run_status, last_error = $6, last_duration = $7" OP("-") "$4," \
+    " run_count = run_count" OP("+") "1, failure_count = $11, attempt = $12, run_requested = run_requested AND NOT $13," \
+    " crash_count = 0"
 
 // What the recording statements return: the run's id, and, when asked ($18: the claim saw no other task due), the
 // earliest next_exec_time now that this task has moved (its old row is still in the statement's snapshot, so it is
 // left out and its new time added), so that an idle executor sleeps without another query. Not asked, it is
 // -infinity: look for the next due task at once.
-#define RECORDED                                                                                           \
-    " SELECT (SELECT run_id FROM run),"                                                                   \
-    "        CASE WHEN $18 THEN"                                                                          \
-    "          least((SELECT min(next_exec_time) FROM chronos.tasks"                                        \
-    "                  WHERE status = 'scheduled' AND id <> $1 AND id <> ALL ($17)),"                        \
-    "                CASE WHEN $2 = 'scheduled' THEN $3 END)"                                           \
-    "        ELSE '-infinity' END"
+#define RECORDED                                                                                         \
+    " SELECT (SELECT run_id FROM run),"                                                                 \
+    "        CASE WHEN $18 THEN"                                                                        \
+    "          LEAST((SELECT pg_catalog.min(next_exec_time) FROM chronos.tasks"                         \
+    "                  WHERE status" OP("=") SCHEDULED " AND id" OP("<>") "$1 AND id" OP("<>") "ALL ($17)),"  \
+    "                CASE WHEN $2" OP("=") "'scheduled' THEN $3 END)"                                 \
+    "        ELSE '-infinity'::pg_catalog.timestamptz END"
 
 const char *const kRecordRunStartSql =
-    "WITH task AS (UPDATE chronos.tasks SET status = 'running', last_exec_time = $4 WHERE id = $1"
+    "WITH task AS (UPDATE chronos.tasks SET status = " RUNNING_TASK ", last_exec_time = $4 WHERE id" OP("=") "$1"
     "              RETURNING id, name, owner)"
     " INSERT INTO chronos.runs (task_id, task_name, owner, scheduled_for, started_at, status, pid, attempt, manual)"
-    " SELECT id, name, owner, $8, $4, 'running', $10, $14, $13 FROM task RETURNING run_id";
+    " SELECT id, name, owner, $8, $4, " RUNNING_RUN ", $10, $14, $13 FROM task RETURNING run_id";
 
 // A task paused or changed by a user while its autonomous run went on keeps what the user set.
 const char *const kRecordRunEndSql =
     "WITH task AS (UPDATE chronos.tasks"
-    "                 SET status = CASE WHEN status = 'running' THEN $2::chronos.task_state ELSE status END,"
-    "                     next_exec_time = CASE WHEN status = 'running' THEN $3 ELSE next_exec_time END,"
-    TASK_OUTCOME_SET " WHERE id = $1),"
+    "                 SET status = CASE WHEN status" OP("=") RUNNING_TASK " THEN $2::chronos.task_state ELSE status END,"
+    "                     next_exec_time = CASE WHEN status" OP("=") RUNNING_TASK " THEN $3 ELSE next_exec_time END,"
+    TASK_OUTCOME_SET " WHERE id" OP("=") "$1),"
     " run AS (UPDATE chronos.runs SET finished_at = $7, status = $5::chronos.run_status, error = $6, result = $9"
-    "          WHERE run_id = $16 AND $15 RETURNING run_id),"
-    " forgotten AS (DELETE FROM chronos.runs WHERE run_id = $16 AND NOT $15)" RECORDED;
+    "          WHERE run_id" OP("=") "$16 AND $15 RETURNING run_id),"
+    " forgotten AS (DELETE FROM chronos.runs WHERE run_id" OP("=") "$16 AND NOT $15)" RECORDED;
 
-// For tasks with notify_on or on_failure, after the recording statement: the run as JSON, and its notification
-// (sent when the transaction commits, so never for rolled-back work). $16 is the run's id.
+// For tasks with notify_on or on_failure, after the recording statement: the run as JSON (for on_failure), and its
+// notification (sent when the transaction commits, so never for rolled-back work). $16 is the run's id. Any role that
+// may LISTEN reads a notification, so by default it carries ids and the status only; a task with notify_details adds
+// its name, times, error and result, cut to whole characters so that the payload stays under pg_notify's 8000 bytes
+// (the short form fits even when every character takes 6 bytes escaped) and a long error cannot fail the bookkeeping.
+#define DURATION_MS "pg_catalog.round(EXTRACT(epoch FROM $7" OP("-") "$4)" OP("*") "1000, 3)"
+#define DETAILED_RUN(chars)                                                                                          \
+    "pg_catalog.json_build_object('task', pg_catalog.left(o.name, 100), 'task_id', $1, 'run_id', $16, 'status', $5," \
+    " 'attempt', $14, 'scheduled_for', $8, 'started_at', $4, 'duration_ms', " DURATION_MS ","                     \
+    " 'error', pg_catalog.left($6, " chars "), 'result', pg_catalog.left($9, " chars "))::pg_catalog.text"
 const char *const kReportRunSql =
     "WITH outcome AS ("
-    "  SELECT t.notify_on, t.notify_match, t.notify_channel,"
-    "         json_build_object('task', t.name, 'task_id', t.id, 'run_id', $16, 'status', $5, 'attempt', $14,"
-    "                           'scheduled_for', $8, 'started_at', $4,"
-    "                           'duration_ms', round(extract(epoch FROM $7 - $4) * 1000, 3), 'error', $6,"
-    "                           'result', $9)::text AS run"
-    "    FROM chronos.tasks t WHERE t.id = $1),"
+    "  SELECT t.notify_on, t.notify_match, t.notify_channel, t.notify_details, t.name,"
+    "         pg_catalog.json_build_object('task', t.name, 'task_id', t.id, 'run_id', $16, 'status', $5, 'attempt', $14,"
+    "                           'scheduled_for', $8, 'started_at', $4, 'duration_ms', " DURATION_MS ","
+    "                           'error', $6, 'result', $9)::pg_catalog.text AS run"
+    "    FROM chronos.tasks t WHERE t.id" OP("=") "$1),"
     " notified AS ("
-    "  SELECT pg_notify(notify_channel, run) FROM outcome"
-    "   WHERE notify_on = 'always' OR (notify_on = 'failure' AND $5 <> 'succeeded')"
-    "      OR (notify_on = 'success' AND $5 = 'succeeded')"
-    "      OR (notify_on = 'match' AND EXISTS (SELECT FROM unnest(notify_match) k"
-    "           WHERE strpos(lower(coalesce($9, '') || ' ' || coalesce($6, '')), lower(k)) > 0)))"
-    " SELECT run, (SELECT count(*) FROM notified) FROM outcome";
+    "  SELECT pg_catalog.pg_notify(o.notify_channel,"
+    "           CASE WHEN NOT o.notify_details"
+    "                THEN pg_catalog.json_build_object('task_id', $1, 'run_id', $16, 'status', $5,"
+    "                                                  'attempt', $14)::pg_catalog.text"
+    "                WHEN pg_catalog.octet_length(d.long)" OP("<") "8000 THEN d.long ELSE " DETAILED_RUN("450") " END)"
+    "    FROM outcome o, LATERAL (SELECT CASE WHEN o.notify_details THEN " DETAILED_RUN("2000") " END AS long) d"
+    "   WHERE o.notify_on" OP("=") "'always' OR (o.notify_on" OP("=") "'failure' AND $5" OP("<>") "'succeeded')"
+    "      OR (o.notify_on" OP("=") "'success' AND $5" OP("=") "'succeeded')"
+    "      OR (o.notify_on" OP("=") "'match' AND EXISTS (SELECT FROM pg_catalog.unnest(o.notify_match) k"
+    "           WHERE pg_catalog.strpos(pg_catalog.lower(COALESCE($9, '')" OP("||") "' '" OP("||") "COALESCE($6, '')),"
+    "                                   pg_catalog.lower(k))" OP(">") "0)))"
+    " SELECT run, (SELECT pg_catalog.count(*) FROM notified) FROM outcome";
 
 constexpr int kRecordArgs = 18;
 Oid record_arg_types[kRecordArgs] = {INT8OID,  TEXTOID, TIMESTAMPTZOID, TIMESTAMPTZOID, TEXTOID, TEXTOID,
@@ -275,21 +299,27 @@ int64 prune_history(TimestampTz cutoff) {
     Oid types[1] = {TIMESTAMPTZOID};
     Datum values[1] = {TimestampTzGetDatum(cutoff)};
     int rc = SPI_execute_with_args(
-        "DELETE FROM chronos.runs WHERE run_id IN"
-        " (SELECT run_id FROM chronos.runs WHERE started_at < $1 AND status <> 'running' LIMIT " CppAsString2(kPruneBatch) ")",
+        "DELETE FROM chronos.runs WHERE run_id" OP("=") "ANY"
+        " (SELECT run_id FROM chronos.runs WHERE started_at" OP("<") "$1 AND status" OP("<>") RUNNING_RUN
+        "  LIMIT " CppAsString2(kPruneBatch) ")",
         1, types, values, NULL, false, 0);
     return rc == SPI_OK_DELETE ? (int64)SPI_processed : 0;
 }
 
+// A run is recovered only if no live executor runs its task and it is still 'running' when updated: the UPDATEs re-check
+// the latest row version (READ COMMITTED), so a run an executor finished after this statement's snapshot keeps its
+// outcome. The task is set back only if it is still 'running' and its run (if it has one) was the one recovered.
 int recover_interrupted_runs(void) {
     int rc = SPI_execute(
-        "SELECT t.id, r.run_id, r.pid, t.type = 'loop', t.schedule, t.timezone, t.start_time"
-        "  FROM chronos.tasks t LEFT JOIN chronos.runs r ON r.task_id = t.id AND r.status = 'running'"
-        " WHERE t.status = 'running'"
+        "SELECT t.id, r.run_id, r.pid, t.type" OP("=") "'loop'::chronos.task_type, t.schedule, t.timezone, t.start_time"
+        "  FROM chronos.tasks t LEFT JOIN chronos.runs r"
+        "    ON r.task_id" OP("=") "t.id AND r.status" OP("=") RUNNING_RUN
+        " WHERE t.status" OP("=") RUNNING_TASK
         " UNION ALL "
         "SELECT r.task_id, r.run_id, r.pid, NULL, NULL, NULL, NULL"
-        "  FROM chronos.runs r WHERE r.status = 'running'"
-        "   AND NOT EXISTS (SELECT FROM chronos.tasks t WHERE t.id = r.task_id AND t.status = 'running')",
+        "  FROM chronos.runs r WHERE r.status" OP("=") RUNNING_RUN
+        "   AND NOT EXISTS (SELECT FROM chronos.tasks t"
+        "                    WHERE t.id" OP("=") "r.task_id AND t.status" OP("=") RUNNING_TASK ")",
         false, 0);
     if (rc != SPI_OK_SELECT)
         elog(ERROR, "pg_chronos: could not look for interrupted runs: %s", SPI_result_code_string(rc));
@@ -298,6 +328,8 @@ int recover_interrupted_runs(void) {
     uint64 count = SPI_processed;
     int recovered = 0;
     TimestampTz now = GetCurrentTimestamp();
+    int64 running[64];
+    int running_count = running_task_ids(MyDatabaseId, running, 64);
     for (uint64 i = 0; i < count; i++) {
         HeapTuple row = found->vals[i];
         bool isnull, no_run, no_pid, no_type;
@@ -306,8 +338,15 @@ int recover_interrupted_runs(void) {
         Datum pid = SPI_getbinval(row, found->tupdesc, 3, &no_pid);
         if (!no_pid && executor_runs_task(DatumGetInt32(pid), task_id))
             continue;
-
+        bool task_is_run = false;
+        for (int k = 0; k < running_count; k++)
+            task_is_run = task_is_run || running[k] == task_id;
         Datum type_is_loop = SPI_getbinval(row, found->tupdesc, 4, &no_type);
+        // A task that is not 'running' (second branch), or is being run now: only its stale run row is recovered.
+        bool task_was_running = !no_type && !task_is_run;
+        if (no_run && !task_was_running)
+            continue;
+
         TimestampTz next = now;
         if (!no_type && DatumGetBool(type_is_loop)) {
             bool start_null;
@@ -316,22 +355,27 @@ int recover_interrupted_runs(void) {
                                         start, now, &next, NULL))
                 next = now;
         }
-        Oid types[3] = {INT8OID, INT8OID, TIMESTAMPTZOID};
-        Datum values[3] = {Int64GetDatum(task_id), no_run ? (Datum)0 : run_id, TimestampTzGetDatum(next)};
-        char nulls[3] = {' ', no_run ? 'n' : ' ', ' '};
+        Oid types[4] = {INT8OID, INT8OID, TIMESTAMPTZOID, BOOLOID};
+        Datum values[4] = {Int64GetDatum(task_id), no_run ? (Datum)0 : run_id, TimestampTzGetDatum(next),
+                           BoolGetDatum(task_was_running)};
+        char nulls[4] = {' ', no_run ? 'n' : ' ', ' ', ' '};
         writing_bookkeeping = true;
         rc = SPI_execute_with_args(
-            "WITH run AS (UPDATE chronos.runs SET status = 'interrupted', finished_at = now(),"
+            "WITH run AS (UPDATE chronos.runs SET status = 'interrupted', finished_at = pg_catalog.now(),"
             "                     error = 'the worker running it ended before the run finished'"
-            "              WHERE run_id = $2)"
-            " UPDATE chronos.tasks SET status = 'scheduled', next_exec_time = $3, last_status = 'interrupted',"
-            "        failure_count = failure_count + 1"
-            "  WHERE id = $1 AND status = 'running'",
-            3, types, values, nulls, false, 0);
+            "              WHERE run_id" OP("=") "$2 AND status" OP("=") RUNNING_RUN " RETURNING run_id),"
+            " task AS (UPDATE chronos.tasks SET status = " SCHEDULED ", next_exec_time = $3,"
+            "                 last_status = 'interrupted', failure_count = failure_count" OP("+") "1"
+            "           WHERE id" OP("=") "$1 AND status" OP("=") RUNNING_TASK " AND $4"
+            "             AND ($2 IS NULL OR EXISTS (SELECT FROM run)) RETURNING id)"
+            " SELECT (SELECT pg_catalog.count(*) FROM run)" OP("+") "(SELECT pg_catalog.count(*) FROM task)",
+            4, types, values, nulls, false, 0);
         writing_bookkeeping = false;
-        if (rc != SPI_OK_UPDATE)
+        if (rc != SPI_OK_SELECT)
             elog(ERROR, "pg_chronos: could not recover run of task " INT64_FORMAT, task_id);
-        recovered++;
+        bool changed_isnull;
+        if (DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &changed_isnull)) > 0)
+            recovered++;
     }
     return recovered;
 }

@@ -23,6 +23,10 @@ PG_FUNCTION_INFO_V1(chronos_next_runs_of_task);
 
 namespace {
 
+// These statements run with the caller's search_path (a superuser's, possibly listing public first), so operators,
+// functions and types are named by schema.
+#define OP(op) " OPERATOR(pg_catalog." op ") "
+
 // Runs `sql` with the task name as $1 and errors out if no visible task has that name.
 void select_task(const char *sql, const char *name) {
     Oid types[1] = {TEXTOID};
@@ -44,7 +48,7 @@ Datum column(int i, bool *isnull) {
 // chronos.cancel(name text) → whether a run of the task was in progress and has been asked to stop
 extern "C" Datum chronos_cancel(PG_FUNCTION_ARGS) {
     SPI_connect();
-    select_task("SELECT id FROM chronos.tasks WHERE name = $1", text_to_cstring(PG_GETARG_TEXT_PP(0)));
+    select_task("SELECT id FROM chronos.tasks WHERE name" OP("=") "$1", text_to_cstring(PG_GETARG_TEXT_PP(0)));
     bool isnull;
     int64 task_id = DatumGetInt64(column(1, &isnull));
     SPI_finish();
@@ -58,11 +62,13 @@ int preview_task_runs(const char *name, int count, chronos::TimestampUs *fires) 
     int n = 0;
     SPI_connect();
     select_task(
-        "SELECT type = 'loop', schedule, timezone, start_time, next_exec_time, end_time,"
-        "       CASE WHEN max_runs IS NULL THEN NULL ELSE greatest(max_runs - run_count, 0) END"
-        "  FROM chronos.tasks WHERE name = $1 AND status IN ('scheduled', 'running')"
+        "SELECT type" OP("=") "'loop'::chronos.task_type, schedule, timezone, start_time, next_exec_time, end_time,"
+        "       CASE WHEN max_runs IS NULL THEN NULL ELSE GREATEST(max_runs" OP("-") "run_count, 0) END"
+        "  FROM chronos.tasks"
+        " WHERE name" OP("=") "$1 AND status" OP("=") "ANY ('{scheduled,running}'::chronos.task_state[])"
         " UNION ALL SELECT NULL, NULL, NULL, NULL, NULL, NULL, NULL"
-        "  FROM chronos.tasks WHERE name = $1 AND status NOT IN ('scheduled', 'running')",
+        "  FROM chronos.tasks"
+        " WHERE name" OP("=") "$1 AND NOT status" OP("=") "ANY ('{scheduled,running}'::chronos.task_state[])",
         name);
     bool no_next, no_loop, no_end, no_limit, isnull;
     Datum is_loop = column(1, &no_loop);
@@ -93,7 +99,7 @@ bool task_name_exists(const char *name) {
     SPI_connect();
     Oid types[1] = {TEXTOID};
     Datum values[1] = {CStringGetTextDatum(name)};
-    int rc = SPI_execute_with_args("SELECT FROM chronos.tasks WHERE name = $1", 1, types, values, NULL, true, 1);
+    int rc = SPI_execute_with_args("SELECT FROM chronos.tasks WHERE name" OP("=") "$1", 1, types, values, NULL, true, 1);
     bool exists = rc == SPI_OK_SELECT && SPI_processed > 0;
     SPI_finish();
     return exists;

@@ -39,7 +39,8 @@ CREATE TABLE chronos.tasks (
     run_requested   boolean NOT NULL DEFAULT false,
     remark          text,
     created_at      timestamptz NOT NULL DEFAULT now(),
-    crash_count     int NOT NULL DEFAULT 0
+    crash_count     int NOT NULL DEFAULT 0,
+    notify_details  boolean NOT NULL DEFAULT false
 );
 
 COMMENT ON TABLE chronos.tasks IS 'scheduled SQL commands: insert, update or delete rows to manage them';
@@ -62,6 +63,8 @@ COMMENT ON COLUMN chronos.tasks.on_failure IS 'SQL run as the owner when a run h
 COMMENT ON COLUMN chronos.tasks.attempt IS 'attempt number of the next run (above 1 while retrying)';
 COMMENT ON COLUMN chronos.tasks.crash_count IS
 'consecutive runs that ended the worker running them; at chronos.max_crashes the task is quarantined (failed)';
+COMMENT ON COLUMN chronos.tasks.notify_details IS
+'whether notifications carry the task name, error and result text (readable by anyone who may LISTEN)';
 COMMENT ON COLUMN chronos.tasks.run_requested IS 'set by chronos.run_now(): one manual run as soon as a worker is free';
 
 -- Names are unique; unnamed tasks (bursts, events) need no entry.

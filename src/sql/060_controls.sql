@@ -2,11 +2,11 @@
 -- run_requested; cancel signals the worker running the task. Each raises 42704 for an unknown name.
 
 CREATE FUNCTION chronos.find_task(name text) RETURNS chronos.tasks
-LANGUAGE plpgsql STABLE AS $$
+LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     task chronos.tasks;
 BEGIN
-    SELECT * INTO task FROM chronos.tasks t WHERE t.name = find_task.name;
+    SELECT * INTO task FROM chronos.tasks t WHERE t.name OPERATOR(pg_catalog.=) find_task.name;
     IF NOT FOUND THEN
         RAISE EXCEPTION 'task "%" does not exist', find_task.name USING ERRCODE = 'undefined_object',
             HINT = 'SELECT name FROM chronos.task_status lists the tasks you can see.';
@@ -18,22 +18,24 @@ $$;
 COMMENT ON FUNCTION chronos.find_task(text) IS 'the row of the task called name; 42704 if you can see none';
 
 CREATE FUNCTION chronos.pause(name text) RETURNS boolean
-LANGUAGE plpgsql AS $$
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     was chronos.task_state := (chronos.find_task(pause.name)).status;
 BEGIN
-    UPDATE chronos.tasks t SET status = 'paused' WHERE t.name = pause.name AND t.status <> 'paused';
-    RETURN was <> 'paused';
+    UPDATE chronos.tasks t SET status = 'paused'
+     WHERE t.name OPERATOR(pg_catalog.=) pause.name AND t.status OPERATOR(pg_catalog.<>) 'paused'::chronos.task_state;
+    RETURN was OPERATOR(pg_catalog.<>) 'paused'::chronos.task_state;
 END
 $$;
 
 COMMENT ON FUNCTION chronos.pause(text) IS 'stop running the task; false if it was already paused';
 
 CREATE FUNCTION chronos.resume(name text) RETURNS timestamptz
-LANGUAGE plpgsql AS $$
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
     UPDATE chronos.tasks t SET status = 'scheduled', next_exec_time = NULL
-     WHERE t.name = resume.name AND t.status IN ('paused', 'done', 'failed');
+     WHERE t.name OPERATOR(pg_catalog.=) resume.name
+       AND t.status OPERATOR(pg_catalog.=) ANY ('{paused,done,failed}'::chronos.task_state[]);
     RETURN (chronos.find_task(resume.name)).next_exec_time;
 END
 $$;
@@ -41,9 +43,9 @@ $$;
 COMMENT ON FUNCTION chronos.resume(text) IS 'schedule a paused (or finished) task again; returns its next run time';
 
 CREATE FUNCTION chronos.run_now(name text) RETURNS bigint
-LANGUAGE plpgsql AS $$
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
-    UPDATE chronos.tasks t SET run_requested = true WHERE t.name = run_now.name;
+    UPDATE chronos.tasks t SET run_requested = true WHERE t.name OPERATOR(pg_catalog.=) run_now.name;
     RETURN (chronos.find_task(run_now.name)).id;
 END
 $$;

@@ -106,3 +106,274 @@ BEGIN
     END LOOP;
 END
 $$;
+
+-- The schema must not be open to non-superusers (see the install script, 010_schema.sql): its owner or anyone who may
+-- create objects in it could replace what the workers run as a superuser.
+DO $$
+DECLARE
+    creators text;
+BEGIN
+    IF NOT (SELECT r.rolsuper FROM pg_catalog.pg_namespace n JOIN pg_catalog.pg_roles r ON r.oid OPERATOR(pg_catalog.=) n.nspowner
+             WHERE n.oid OPERATOR(pg_catalog.=) 'chronos'::pg_catalog.regnamespace) THEN
+        RAISE EXCEPTION 'schema "chronos" is owned by a role that is not a superuser' USING ERRCODE = 'insufficient_privilege',
+            DETAIL = 'The owner of the schema could replace what pg_chronos''s workers run as a superuser.',
+            HINT = 'ALTER SCHEMA chronos OWNER TO a superuser, then update the extension.';
+    END IF;
+    SELECT pg_catalog.string_agg(CASE WHEN a.grantee OPERATOR(pg_catalog.=) 0 THEN 'PUBLIC'
+                                      ELSE a.grantee::pg_catalog.regrole::pg_catalog.text END, ', ')
+      INTO creators
+      FROM pg_catalog.pg_namespace n, pg_catalog.aclexplode(n.nspacl) a
+      LEFT JOIN pg_catalog.pg_roles r ON r.oid OPERATOR(pg_catalog.=) a.grantee
+     WHERE n.oid OPERATOR(pg_catalog.=) 'chronos'::pg_catalog.regnamespace
+       AND a.privilege_type OPERATOR(pg_catalog.=) 'CREATE' AND NOT COALESCE(r.rolsuper, false);
+    IF creators IS NOT NULL THEN
+        RAISE EXCEPTION 'roles that are not superusers may create objects in schema "chronos"'
+            USING ERRCODE = 'insufficient_privilege', DETAIL = pg_catalog.format('CREATE is granted to %s.', creators),
+                  HINT = 'REVOKE CREATE ON SCHEMA chronos FROM them, then update the extension.';
+    END IF;
+END
+$$;
+
+-- Notifications carry ids and the status only, unless the task's owner asks for details.
+ALTER TABLE chronos.tasks ADD COLUMN notify_details boolean NOT NULL DEFAULT false;
+COMMENT ON COLUMN chronos.tasks.notify_details IS
+'whether notifications carry the task name, error and result text (readable by anyone who may LISTEN)';
+
+-- Every SQL and PL/pgSQL function pins search_path and names operators and functions by schema.
+CREATE OR REPLACE FUNCTION chronos.schedule(name text, schedule text, command text, timezone text DEFAULT NULL,
+                                 start_time timestamptz DEFAULT NULL)
+RETURNS bigint
+LANGUAGE sql SET search_path = pg_catalog, pg_temp
+BEGIN ATOMIC
+    INSERT INTO chronos.tasks AS t (name, type, schedule, command, timezone, start_time)
+    VALUES ($1, 'loop', $2, $3, $4, COALESCE($5, pg_catalog.now()))
+    ON CONFLICT (name) WHERE name IS NOT NULL DO UPDATE
+       SET type = 'loop', schedule = excluded.schedule, command = excluded.command,
+           timezone = COALESCE($4, t.timezone), start_time = COALESCE($5, t.start_time),
+           status = CASE WHEN t.status OPERATOR(pg_catalog.=) ANY ('{done,failed}'::chronos.task_state[])
+                         THEN 'scheduled'::chronos.task_state ELSE t.status END
+    RETURNING id;
+END;
+
+COMMENT ON FUNCTION chronos.schedule(text, text, text, text, timestamptz) IS
+'create the loop task called name, or change its schedule and command; returns its id';
+
+CREATE OR REPLACE FUNCTION chronos.run_at(name text, at timestamptz, command text)
+RETURNS bigint
+LANGUAGE sql SET search_path = pg_catalog, pg_temp
+BEGIN ATOMIC
+    INSERT INTO chronos.tasks AS t (name, type, command, start_time)
+    VALUES ($1, 'once', $3, $2)
+    ON CONFLICT (name) WHERE name IS NOT NULL DO UPDATE
+       SET type = 'once', schedule = NULL, command = excluded.command, start_time = excluded.start_time,
+           next_exec_time = excluded.start_time, status = 'scheduled'
+    RETURNING id;
+END;
+
+COMMENT ON FUNCTION chronos.run_at(text, timestamptz, text) IS 'run command once at the given time; returns the task id';
+
+CREATE OR REPLACE FUNCTION chronos.unschedule(name text)
+RETURNS boolean
+LANGUAGE sql SET search_path = pg_catalog, pg_temp
+BEGIN ATOMIC
+    WITH gone AS (DELETE FROM chronos.tasks t WHERE t.name OPERATOR(pg_catalog.=) $1 RETURNING 1)
+    SELECT pg_catalog.count(*) OPERATOR(pg_catalog.>) 0 FROM gone;
+END;
+
+COMMENT ON FUNCTION chronos.unschedule(text) IS 'delete the task called name; false if there was none';
+
+CREATE OR REPLACE FUNCTION chronos.find_task(name text) RETURNS chronos.tasks
+LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    task chronos.tasks;
+BEGIN
+    SELECT * INTO task FROM chronos.tasks t WHERE t.name OPERATOR(pg_catalog.=) find_task.name;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'task "%" does not exist', find_task.name USING ERRCODE = 'undefined_object',
+            HINT = 'SELECT name FROM chronos.task_status lists the tasks you can see.';
+    END IF;
+    RETURN task;
+END
+$$;
+
+COMMENT ON FUNCTION chronos.find_task(text) IS 'the row of the task called name; 42704 if you can see none';
+
+CREATE OR REPLACE FUNCTION chronos.pause(name text) RETURNS boolean
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    was chronos.task_state := (chronos.find_task(pause.name)).status;
+BEGIN
+    UPDATE chronos.tasks t SET status = 'paused'
+     WHERE t.name OPERATOR(pg_catalog.=) pause.name AND t.status OPERATOR(pg_catalog.<>) 'paused'::chronos.task_state;
+    RETURN was OPERATOR(pg_catalog.<>) 'paused'::chronos.task_state;
+END
+$$;
+
+COMMENT ON FUNCTION chronos.pause(text) IS 'stop running the task; false if it was already paused';
+
+CREATE OR REPLACE FUNCTION chronos.resume(name text) RETURNS timestamptz
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    UPDATE chronos.tasks t SET status = 'scheduled', next_exec_time = NULL
+     WHERE t.name OPERATOR(pg_catalog.=) resume.name
+       AND t.status OPERATOR(pg_catalog.=) ANY ('{paused,done,failed}'::chronos.task_state[]);
+    RETURN (chronos.find_task(resume.name)).next_exec_time;
+END
+$$;
+
+COMMENT ON FUNCTION chronos.resume(text) IS 'schedule a paused (or finished) task again; returns its next run time';
+
+CREATE OR REPLACE FUNCTION chronos.run_now(name text) RETURNS bigint
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    UPDATE chronos.tasks t SET run_requested = true WHERE t.name OPERATOR(pg_catalog.=) run_now.name;
+    RETURN (chronos.find_task(run_now.name)).id;
+END
+$$;
+
+COMMENT ON FUNCTION chronos.run_now(text) IS
+'run the task once as soon as a worker is free (a manual run), without moving its schedule; returns its id';
+
+-- Listeners belong to a role. Version 1.0 recorded no owner; a listener is given to the owner of its handler
+-- function, the role that chose to let that function handle the event (a listener whose handler no longer exists gets
+-- OID 0 and is never used). From then on each role has its own events.
+ALTER TABLE chronos.listeners ADD COLUMN owner regrole;
+ALTER TABLE chronos.listeners DISABLE TRIGGER listener_check;
+UPDATE chronos.listeners l
+   SET owner = COALESCE((SELECT p.proowner FROM pg_catalog.pg_proc p WHERE p.oid OPERATOR(pg_catalog.=) l.handler),
+                        0)::pg_catalog.regrole;
+ALTER TABLE chronos.listeners ENABLE TRIGGER listener_check;
+ALTER TABLE chronos.listeners ALTER COLUMN owner SET DEFAULT quote_ident(current_user)::regrole,
+                              ALTER COLUMN owner SET NOT NULL,
+                              DROP CONSTRAINT listeners_pkey,
+                              ADD PRIMARY KEY (owner, event);
+COMMENT ON TABLE chronos.listeners IS
+'which function handles each event of a role; the handler takes one jsonb argument and runs as the owner';
+COMMENT ON COLUMN chronos.listeners.owner IS 'role whose event this is and whose rights the handler runs with (by OID)';
+
+ALTER TABLE chronos.listeners ENABLE ROW LEVEL SECURITY;
+CREATE POLICY listeners_of_my_roles ON chronos.listeners USING (chronos.is_member_of(owner))
+    WITH CHECK (chronos.is_member_of(owner));
+
+CREATE OR REPLACE FUNCTION chronos.listener_check() RETURNS trigger
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    IF NEW.event IS NULL OR NEW.handler IS NULL OR NEW.owner IS NULL THEN
+        RAISE EXCEPTION 'event, handler and owner of a listener must not be NULL' USING ERRCODE = 'null_value_not_allowed';
+    END IF;
+    IF pg_catalog.length(NEW.event) OPERATOR(pg_catalog.<) 1 OR pg_catalog.length(NEW.event) OPERATOR(pg_catalog.>) 200 THEN
+        RAISE EXCEPTION 'event name must be 1 to 200 characters long' USING ERRCODE = 'invalid_parameter_value',
+            DETAIL = pg_catalog.format('It has %s characters.', pg_catalog.length(NEW.event));
+    END IF;
+    IF NOT EXISTS (SELECT FROM pg_catalog.pg_roles r WHERE r.oid OPERATOR(pg_catalog.=) NEW.owner) THEN
+        RAISE EXCEPTION 'role % does not exist', NEW.owner USING ERRCODE = 'undefined_object',
+            HINT = 'Leave owner out to register the listener for yourself.';
+    END IF;
+    IF NOT chronos.is_member_of(NEW.owner) THEN
+        RAISE EXCEPTION 'permission denied to register a listener for role "%"', NEW.owner
+            USING ERRCODE = 'insufficient_privilege',
+                  DETAIL = pg_catalog.format('Only members of role "%s" may register its listeners.', NEW.owner),
+                  HINT = 'Leave owner out to register the listener for yourself.';
+    END IF;
+    IF NOT EXISTS (SELECT FROM pg_catalog.pg_proc p
+                    WHERE p.oid OPERATOR(pg_catalog.=) NEW.handler AND p.prokind OPERATOR(pg_catalog.=) 'f'
+                      AND p.pronargs OPERATOR(pg_catalog.=) 1
+                      AND p.proargtypes[0] OPERATOR(pg_catalog.=) 'pg_catalog.jsonb'::pg_catalog.regtype) THEN
+        RAISE EXCEPTION 'handler % of event "%" must be a function taking one jsonb argument', NEW.handler, NEW.event
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'For example CREATE FUNCTION on_signup(payload jsonb) RETURNS void …';
+    END IF;
+    IF NOT pg_catalog.has_function_privilege(NEW.owner::pg_catalog.oid, NEW.handler::pg_catalog.oid, 'EXECUTE') THEN
+        RAISE EXCEPTION 'role "%" may not execute handler % of event "%"', NEW.owner, NEW.handler, NEW.event
+            USING ERRCODE = 'insufficient_privilege',
+                  DETAIL = 'The handler runs as the owner of the listener.',
+                  HINT = pg_catalog.format('GRANT EXECUTE ON FUNCTION %s TO %s, or choose a function it may execute.',
+                                           NEW.handler, NEW.owner);
+    END IF;
+    RETURN NEW;
+END
+$$;
+
+
+CREATE OR REPLACE FUNCTION chronos.listen(event text, handler regprocedure) RETURNS void
+LANGUAGE sql SET search_path = pg_catalog, pg_temp
+BEGIN ATOMIC
+    INSERT INTO chronos.listeners AS l (event, handler, owner) VALUES ($1, $2, pg_catalog.quote_ident(CURRENT_USER)::pg_catalog.regrole)
+    ON CONFLICT (owner, event) DO UPDATE SET handler = excluded.handler;
+END;
+
+COMMENT ON FUNCTION chronos.listen(text, regprocedure) IS
+'make handler(jsonb) the listener of the current user''s event; it runs as the current user';
+
+CREATE OR REPLACE FUNCTION chronos.unlisten(event text) RETURNS boolean
+LANGUAGE sql SET search_path = pg_catalog, pg_temp
+BEGIN ATOMIC
+    WITH gone AS (DELETE FROM chronos.listeners l
+                   WHERE l.owner OPERATOR(pg_catalog.=) pg_catalog.quote_ident(CURRENT_USER)::pg_catalog.regrole
+                     AND l.event OPERATOR(pg_catalog.=) $1 RETURNING 1)
+    SELECT pg_catalog.count(*) OPERATOR(pg_catalog.>) 0 FROM gone;
+END;
+
+COMMENT ON FUNCTION chronos.unlisten(text) IS 'remove the current user''s listener of event; false if there was none';
+
+-- emit gains an owner argument: the grants given on the 1.0 function are carried over to the new one.
+SELECT pg_catalog.set_config('pg_chronos_upgrade.emit_grants',
+                             COALESCE(pg_catalog.json_agg(a.grantee)::pg_catalog.text, '[]'), true)
+  FROM pg_catalog.pg_proc p, pg_catalog.aclexplode(p.proacl) a
+ WHERE p.oid OPERATOR(pg_catalog.=) 'chronos.emit(text, jsonb, timestamptz)'::pg_catalog.regprocedure
+   AND a.privilege_type OPERATOR(pg_catalog.=) 'EXECUTE' AND a.grantee OPERATOR(pg_catalog.<>) p.proowner;
+DROP FUNCTION chronos.emit(text, jsonb, timestamptz);
+
+CREATE FUNCTION chronos.emit(event text, payload jsonb, at timestamptz DEFAULT now(),
+                             owner regrole DEFAULT quote_ident(current_user)::regrole) RETURNS bigint
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    call text;
+    task_id bigint;
+BEGIN
+    IF emit.event IS NULL OR emit.at IS NULL OR emit.owner IS NULL THEN
+        RAISE EXCEPTION 'event, at and owner must not be NULL' USING ERRCODE = 'null_value_not_allowed',
+            HINT = 'Leave at out to run the handler now, and owner out to emit your own event.';
+    END IF;
+    IF NOT chronos.is_member_of(emit.owner) THEN
+        RAISE EXCEPTION 'permission denied to emit events of role "%"', emit.owner
+            USING ERRCODE = 'insufficient_privilege',
+                  DETAIL = pg_catalog.format('Only members of role "%s" may emit its events.', emit.owner),
+                  HINT = 'Leave owner out to emit your own event.';
+    END IF;
+    SELECT CASE WHEN p.oid IS NOT NULL
+                THEN pg_catalog.format('SELECT %I.%I($1::pg_catalog.jsonb)', n.nspname, p.proname) END INTO call
+      FROM chronos.listeners l
+      LEFT JOIN pg_catalog.pg_proc p ON p.oid OPERATOR(pg_catalog.=) l.handler
+      LEFT JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) p.pronamespace
+     WHERE l.owner OPERATOR(pg_catalog.=) emit.owner AND l.event OPERATOR(pg_catalog.=) emit.event;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'no listener for event "%" of role "%"', emit.event, emit.owner
+            USING ERRCODE = 'undefined_object', HINT = 'Register one with chronos.listen(event, handler).';
+    END IF;
+    IF call IS NULL THEN
+        RAISE EXCEPTION 'the handler of event "%" of role "%" no longer exists', emit.event, emit.owner
+            USING ERRCODE = 'undefined_function', HINT = 'Register a new one with chronos.listen(event, handler).';
+    END IF;
+    INSERT INTO chronos.tasks (type, command, payload, start_time, owner, remark)
+    VALUES ('once', call, emit.payload, emit.at, emit.owner, 'event ' OPERATOR(pg_catalog.||) emit.event)
+    RETURNING id INTO task_id;
+    RETURN task_id;
+END
+$$;
+
+COMMENT ON FUNCTION chronos.emit(text, jsonb, timestamptz, regrole) IS
+'schedule one run of the handler of role owner''s event with payload, at the given time, as that role; returns the task id';
+
+DO $$
+DECLARE
+    grantee oid;
+BEGIN
+    FOR grantee IN SELECT * FROM pg_catalog.json_array_elements_text(
+                       pg_catalog.current_setting('pg_chronos_upgrade.emit_grants')::pg_catalog.json) LOOP
+        EXECUTE pg_catalog.format('GRANT EXECUTE ON FUNCTION chronos.emit(text, jsonb, timestamptz, regrole) TO %s',
+                                  CASE WHEN grantee OPERATOR(pg_catalog.=) 0 THEN 'PUBLIC'
+                                       ELSE grantee::pg_catalog.regrole::pg_catalog.text END);
+    END LOOP;
+END
+$$;

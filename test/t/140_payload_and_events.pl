@@ -1,7 +1,7 @@
 # A task's payload reaches its command as $1 (jsonb), in transactional and autonomous runs. Events build on it:
-# chronos.listen(event, handler) names a handler(jsonb); chronos.emit(event, payload) schedules a once task that calls
-# the handler with the payload as the emitting role; a handler dropped after emit makes that run fail with an error
-# naming the function.
+# chronos.listen(event, handler) names a handler(jsonb) for the current role's event; chronos.emit(event, payload)
+# schedules a once task, owned by the listener's owner, that calls the handler with the payload; a handler dropped after
+# emit makes that run fail with an error naming the function.
 use strict;
 use warnings;
 
@@ -17,7 +17,8 @@ $node->safe_psql('postgres', q{
 	CREATE ROLE app LOGIN;
 	GRANT USAGE ON SCHEMA chronos TO app;
 	GRANT SELECT, INSERT, UPDATE, DELETE ON chronos.tasks TO app;
-	GRANT SELECT ON chronos.runs, chronos.listeners TO app;
+	GRANT SELECT ON chronos.runs TO app;
+	GRANT SELECT, INSERT, UPDATE, DELETE ON chronos.listeners TO app;
 	GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA chronos TO app;
 	GRANT INSERT ON received TO app;
 	CREATE FUNCTION public.on_signup(payload jsonb) RETURNS void LANGUAGE sql
@@ -64,18 +65,18 @@ scalar_query(q{SELECT chronos.pause('loop payload')});
 
 # --- events -----------------------------------------------------------------------------------------------------------
 
-scalar_query(q{SELECT chronos.listen('signup', 'public.on_signup(jsonb)')});
+$node->safe_psql('postgres', q{SELECT chronos.listen('signup', 'public.on_signup(jsonb)')}, extra_params => [ '-U', 'app' ]);
 my $task_id = $node->safe_psql('postgres', q{SELECT chronos.emit('signup', '{"user": "ada"}')}, extra_params => [ '-U', 'app' ]);
 like($task_id, qr/^\d+$/, 'chronos.emit returns the id of the task it scheduled');
 ok(wait_for($node, 'postgres', "SELECT status = 'done' FROM chronos.tasks WHERE id = '$task_id'"),
 	'the task scheduled by chronos.emit runs and is done');
 is(scalar_query(q{SELECT by_role FROM received WHERE value = 'signup ada'}), 'app',
-	'the handler ran with the payload, as the role that emitted the event');
+	'the handler ran with the payload, as the role whose listener it is');
 is(scalar_query("SELECT concat_ws(',', type, owner) FROM chronos.tasks WHERE id = '$task_id'"), 'once,app',
-	'the emitted event is a once task owned by the emitter');
+	'the emitted event is a once task owned by the listener\'s owner');
 is(scalar_query("SELECT status FROM chronos.runs WHERE task_id = '$task_id'"), 'succeeded', 'its run succeeded');
 
-my $later = scalar_query(q{SELECT chronos.emit('signup', '{"user": "bob"}', now() + interval '2 s')});
+my $later = scalar_query(q{SELECT chronos.emit('signup', '{"user": "bob"}', now() + interval '2 s', 'app')});
 is(scalar_query("SELECT next_exec_time > now() + interval '1 s' FROM chronos.tasks WHERE id = '$later'"), 't',
 	'chronos.emit with a time schedules the handler for then');
 ok(wait_for($node, 'postgres', "SELECT status = 'done' FROM chronos.tasks WHERE id = '$later'"), 'and it runs then');
@@ -84,7 +85,7 @@ is(scalar_query(q{SELECT count(*) FROM received WHERE value = 'signup bob'}), '1
 # The handler is dropped in the transaction that emitted the event, before its task can run.
 my $orphan = scalar_query(q{
 	BEGIN;
-	SELECT chronos.emit('signup', '{"user": "eve"}');
+	SELECT chronos.emit('signup', '{"user": "eve"}', owner => 'app');
 	DROP FUNCTION public.on_signup(jsonb);
 	COMMIT});
 ok(wait_for($node, 'postgres', "SELECT status = 'failed' FROM chronos.tasks WHERE id = '$orphan'"),
@@ -92,10 +93,10 @@ ok(wait_for($node, 'postgres', "SELECT status = 'failed' FROM chronos.tasks WHER
 like(scalar_query("SELECT error FROM chronos.runs WHERE task_id = '$orphan'"), qr/on_signup/,
 	'its error names the missing handler function');
 
-my ($ret, $out, $err) = $node->psql('postgres', q{SELECT chronos.emit('signup', '{}')});
+my ($ret, $out, $err) = $node->psql('postgres', q{SELECT chronos.emit('signup', '{}', owner => 'app')});
 isnt($ret, 0, 'chronos.emit of an event whose handler no longer exists is an error');
 ($ret, $out, $err) = $node->psql('postgres', q{SELECT chronos.emit('nobody listens', '{}')});
-like($err, qr/no listener for event "nobody listens"/, 'chronos.emit of an event without listener is an error');
+like($err, qr/no listener for event "nobody listens" of role "postgres"/, 'chronos.emit of an event without listener is an error');
 ($ret, $out, $err) = $node->psql('postgres', q{SELECT chronos.listen('wrong', 'public.not_a_handler(int)')});
 like($err, qr/one jsonb argument/, 'chronos.listen refuses a handler that does not take one jsonb argument');
 

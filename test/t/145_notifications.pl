@@ -1,7 +1,8 @@
 # Notifications: after a run, pg_notify(notify_channel, run as JSON) when notify_on says so — 'never' (default),
 # 'failure', 'success', 'always', or 'match' (a notify_match keyword found, ignoring case, in the result or error text).
-# The JSON has the keys task, task_id, run_id, status, attempt, scheduled_for, started_at, duration_ms, error and result,
-# and is sent when the run's bookkeeping commits. A LISTENing psql session receives them.
+# By default the JSON has the keys task_id, run_id, status and attempt only; with notify_details it also has task,
+# scheduled_for, started_at, duration_ms, error and result. It is sent when the run's bookkeeping commits. A LISTENing
+# psql session receives them. (test/t/215_security_notify.pl: what other roles read, and long errors.)
 use strict;
 use warnings;
 
@@ -63,6 +64,20 @@ sub wait_for_notifications
 	return @found;
 }
 
+# Collects notifications until $found returns true (polling every 50 ms, up to 60 s).
+sub poll_notifications
+{
+	my ($found) = @_;
+	my $deadline = Time::HiRes::time() + 60;
+	while (Time::HiRes::time() < $deadline)
+	{
+		collect_notifications();
+		return 1 if $found->();
+		usleep(50_000);
+	}
+	return 0;
+}
+
 my $marker_count = 0;
 
 # Runs a task that notifies always and waits for its notification: every notification of a run committed before it
@@ -70,16 +85,19 @@ my $marker_count = 0;
 sub wait_for_marker
 {
 	my $marker = 'marker ' . ++$marker_count;
-	scalar_query("INSERT INTO chronos.tasks (name, command, notify_on) VALUES ('$marker', 'SELECT 1', 'always')");
+	scalar_query("INSERT INTO chronos.tasks (name, command, notify_on, notify_details)
+	              VALUES ('$marker', 'SELECT 1', 'always', true)");
 	my @found = wait_for_notifications($marker);
 	is(scalar @found, 1, "the notification of $marker arrived");
 	return;
 }
 
-# Inserts task $name running $command, with other columns given as (column => text) pairs.
+# Inserts task $name running $command, with other columns given as (column => text) pairs; notify_details is true unless
+# given (the notifications are told apart by task name).
 sub add_task
 {
 	my ($name, $command, %controls) = @_;
+	$controls{notify_details} //= 'true';
 	my @columns = ('name', 'command', sort keys %controls);
 	my @values = map { "\$v\$$_\$v\$" } ($name, $command, map { $controls{$_} } sort keys %controls);
 	scalar_query('INSERT INTO chronos.tasks (' . join(', ', @columns) . ') VALUES (' . join(', ', @values) . ')');
@@ -108,6 +126,18 @@ is(scalar_query(qq{
 	       AND abs(extract(epoch FROM finished_at - started_at) * 1000 - $run->{duration_ms}) < 1
 	  FROM chronos.runs WHERE task_name = 'divide'}),
 	't', 'scheduled_for, started_at and duration_ms are those of the run');
+
+# --- without notify_details: ids and status only ---------------------------------------------------------------------
+
+add_task('brief', 'SELECT 1/0', notify_on => 'failure', notify_details => 'false');
+my $brief_id = scalar_query(q{SELECT id FROM chronos.tasks WHERE name = 'brief'});
+my $brief;
+ok(poll_notifications(sub { ($brief) = grep { ($_->{run}{task_id} // 0) == $brief_id } @received; $brief }),
+	'a task without notify_details is notified');
+is(join(',', sort keys %{ $brief->{run} // {} }), 'attempt,run_id,status,task_id',
+	'without notify_details the notification has only the keys task_id, run_id, status and attempt');
+is($brief->{run}{status} // '', 'failed', 'with the status of the run');
+unlike($brief->{raw} // '', qr/division|brief/, 'and neither the error nor the task name');
 
 # --- notify_on 'success' ----------------------------------------------------------------------------------------------
 

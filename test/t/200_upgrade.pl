@@ -38,7 +38,9 @@ $node->safe_psql('old', q{
 	VALUES (1, 'every-second', 'app', now() - interval '1 day', now() - interval '1 day', now() - interval '1 day',
 	        'succeeded');
 	CREATE FUNCTION on_event(jsonb) RETURNS void LANGUAGE sql AS 'SELECT';
-	INSERT INTO chronos.listeners (event, handler) VALUES ('signup', 'on_event(jsonb)');
+	CREATE FUNCTION app_event(jsonb) RETURNS void LANGUAGE sql AS 'SELECT';
+	ALTER FUNCTION app_event(jsonb) OWNER TO app;
+	INSERT INTO chronos.listeners (event, handler) VALUES ('signup', 'on_event(jsonb)'), ('order', 'app_event(jsonb)');
 	SELECT setval(pg_get_serial_sequence('chronos.tasks', 'id'), 3);
 });
 $node->safe_psql('postgres', 'DROP ROLE gone');
@@ -76,8 +78,9 @@ is($node->safe_psql('old', q{SELECT string_agg(format('%s=%s', name, owner), ','
 	'every-second=app,paused="Mixed Case",orphan=-', 'owners are kept by role, a dropped role\'s task has none');
 is($node->safe_psql('old', q{SELECT count(*) FROM chronos.runs WHERE owner = 'app'::regrole}), '1',
 	'history is kept');
-is($node->safe_psql('old', q{SELECT count(*) FROM chronos.listeners WHERE event = 'signup'}), '1',
-	'listeners are kept');
+is($node->safe_psql('old', q{SELECT string_agg(format('%s=%s', event, owner), ',' ORDER BY event) FROM chronos.listeners}),
+	'order=app,signup=' . $node->safe_psql('old', 'SELECT current_user'),
+	'listeners are kept, each owned by the owner of its handler function');
 ok(wait_for($node, 'old', 'SELECT count(*) >= 2 FROM hits'), 'tasks run once the database is updated');
 is($node->safe_psql('old', q{INSERT INTO chronos.tasks (command, start_time) VALUES ('SELECT 1', now() + interval '1 day')
                              RETURNING id}), '4', 'new tasks continue the id sequence');

@@ -24,6 +24,7 @@ int chronos_max_catch_up = 100;
 int chronos_history_retention_s = 14 * 24 * 3600;
 int chronos_max_result_size = 1024;
 int chronos_log_runs = LOG_RUNS_ALL;
+int chronos_max_runs_per_owner = 0;
 
 void register_task_wake_callback(void);
 void install_database_events_hook(void);
@@ -47,6 +48,14 @@ void startup_shmem(void) {
     if (previous_shmem_startup_hook)
         previous_shmem_startup_hook();
     init_shared_state();
+}
+
+// Fair share between owners.
+void define_fairness_settings(void) {
+    DefineCustomIntVariable("chronos.max_runs_per_owner",
+                            "Most runs of one owner's tasks in progress at once, across all databases (0: no cap).",
+                            "Due tasks of an owner at the cap wait; other owners' tasks run meanwhile.",
+                            &chronos_max_runs_per_owner, 0, 0, 1024, PGC_SIGHUP, 0, NULL, NULL, NULL);
 }
 
 void define_settings(void) {
@@ -74,6 +83,7 @@ void define_settings(void) {
     DefineCustomEnumVariable("chronos.log_runs", "Which runs are kept in chronos.runs: all, or failures.",
                              "Successful runs still update their task's last_* columns.", &chronos_log_runs,
                              LOG_RUNS_ALL, log_runs_options, PGC_SIGHUP, 0, NULL, NULL, NULL);
+    define_fairness_settings();
 #if PG_VERSION_NUM >= 150000
     MarkGUCPrefixReserved("chronos");
 #endif

@@ -3,6 +3,7 @@
 #include "run_step.hpp"
 
 #include "catalog.hpp"
+#include "claim.hpp"
 #include "command_kind.hpp"
 #include "pg_time_zone.hpp"
 #include "settings.hpp"
@@ -220,6 +221,12 @@ Step run_one_step(TimestampTz *next_due, int *due_together) {
     }
     TimestampTz now = GetCurrentTimestamp();
     has_current_task = claim_task(now);
+    if (!has_current_task && claim_lock_backoff_ms() > 0) {
+        // A session locks the catalog: give back the permit (the caller does) and look again a little later.
+        commit_transaction();
+        *next_due = TimestampTzPlusMilliseconds(now, claim_lock_backoff_ms());
+        return Step::idle;
+    }
     if (!has_current_task && !extension_is_installed()) {
         commit_transaction();  // dropped while this executor looked for work
         return Step::extension_gone;
@@ -283,6 +290,7 @@ Step run_one_step(TimestampTz *next_due, int *due_together) {
         run_at_top_level(task->command, owner, task->payload, &outcome);
         disarm_run_timeout();
         begin_transaction();
+        lock_for_recording();  // without the run permit if a session locked the catalog meanwhile
         reset_session_state_in_transaction(true);
         decide_record(task, &outcome, outcome_kind(&outcome), &record, &finally_failed);
         run_json = record_run_end(task, run_id, &record, run_context, next_due);

@@ -279,7 +279,7 @@ bool find_fairer_row(Relation rel, Relation owner_index, Oid busy, int than_runs
 
 // A claim that would wait for a lock steps back: the executor gives back its run permit and looks again after a delay
 // that grows from kLockBackoffMinMs to kLockBackoffMaxMs while the lock is held. The log says so once a minute per
-// database.
+// database, and once when the claims go on; an autonomous run's recording that has to wait says so each time.
 constexpr int kLockBackoffMinMs = 100;
 constexpr int kLockBackoffMaxMs = 1000;
 constexpr int64 kLockWaitLogEveryUs = 60 * USECS_PER_SEC;
@@ -307,8 +307,6 @@ int lock_holder_pid(Oid relid, LOCKMODE mode) {
 }
 
 void log_lock_wait(Oid relid, LOCKMODE mode, const char *waiter) {
-    if (!note_lock_wait(MyDatabaseId, GetCurrentTimestamp(), kLockWaitLogEveryUs))
-        return;
     int pid = lock_holder_pid(relid, mode);
     const char *database = get_database_name(MyDatabaseId);
     const char *relation = get_rel_name(relid);
@@ -334,7 +332,8 @@ bool lock_without_wait(Oid relid, LOCKMODE mode) {
     lock_backoff_ms = next_backoff_ms;
     next_backoff_ms = Min(next_backoff_ms * 2, kLockBackoffMaxMs);
     saw_lock_wait = true;
-    log_lock_wait(relid, mode, "claiming tasks");
+    if (note_lock_wait(MyDatabaseId, GetCurrentTimestamp(), kLockWaitLogEveryUs))
+        log_lock_wait(relid, mode, "claiming tasks");
     return false;
 }
 
@@ -346,7 +345,7 @@ void lock_wait_over(void) {
     saw_lock_wait = false;
     if (end_lock_wait(MyDatabaseId)) {
         const char *database = get_database_name(MyDatabaseId);
-        ereport(LOG, (errmsg("pg_chronos: claiming tasks in database \"%s\" goes on: chronos.tasks is no longer locked",
+        ereport(LOG, (errmsg("pg_chronos: claiming tasks in database \"%s\" goes on: the lock is released",
                              database ? database : "?")));
     }
 }
@@ -490,7 +489,7 @@ void lock_for_recording(void) {
         Oid relid = chronos_relation(name);
         if (!OidIsValid(relid) || ConditionalLockRelationOid(relid, RowExclusiveLock))
             continue;
-        // A session locked the table while the command ran: wait for it without the run permit.
+        // A session locked the table while the command ran: wait for it without the run permit (said once per run).
         give_run_permit();
         log_lock_wait(relid, RowExclusiveLock, "recording a run");
         LockRelationOid(relid, RowExclusiveLock);

@@ -11,5 +11,5 @@ int claim_lock_backoff_ms(void);
 
 // Before an autonomous run's outcome is recorded (in a fresh transaction): takes the locks the recording needs on
 // chronos.tasks and chronos.runs. When a session holds a conflicting lock, gives back the run permit first, says so
-// in the log (at most once a minute per database), then waits for the lock.
+// in the log, then waits for the lock.
 void lock_for_recording(void);

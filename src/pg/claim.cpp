@@ -165,6 +165,7 @@ struct RunState {
     int id_count;
     OwnerRuns owners[64];
     int owner_count;
+    uint64 task_changes;  // of this database (see copy_claim_state)
 };
 
 int runs_of(const RunState *state, Oid owner) {
@@ -217,6 +218,23 @@ bool lock_row(Relation rel, ItemPointerData tid, TupleTableSlot *locked, bool ma
 constexpr int kOwnersPerClaim = 32;
 Oid owner_cursor = InvalidOid;
 
+// A look that found no fairer row holds, for the same busy owner with no more runs, until a commit writes scheduled
+// tasks, another owner's earliest task falls due, or kFairnessRecheckUs pass (other owners' runs end, their loop tasks
+// move): so a burst of one owner pays for one look per executor every kFairnessRecheckUs, not one per run.
+constexpr int64 kFairnessRecheckUs = 10 * 1000;
+struct NoFairerRow {
+    bool known;
+    Oid busy;
+    int runs;
+    uint64 task_changes;
+    TimestampTz until;
+} no_fairer_row;
+
+bool fairness_look_needed(Oid busy, int runs, const RunState *state, TimestampTz now) {
+    const NoFairerRow &c = no_fairer_row;
+    return !(c.known && c.busy == busy && runs <= c.runs && c.task_changes == state->task_changes && now < c.until);
+}
+
 // Looks, through tasks_owner_due (owner, next_exec_time) WHERE status = 'scheduled', for a due row of an owner with
 // fewer runs in progress than `than_runs` (the owner of the earliest due row): one descent per owner that has scheduled
 // tasks, skipping the rows of `busy`, up to kOwnersPerClaim owners from the cursor on, round the OID space. Picks the
@@ -231,6 +249,7 @@ bool find_fairer_row(Relation rel, Relation owner_index, Oid busy, int than_runs
     bool found = false;
     int best_runs = than_runs;
     TimestampTz best_at = 0;
+    TimestampTz next_due = TimestampTzPlusMilliseconds(now, kFairnessRecheckUs / 1000);
     for (int looked = 0; looked < kOwnersPerClaim; looked++) {
         ScanKeyData key;
         if (from_lowest)
@@ -253,8 +272,12 @@ bool find_fairer_row(Relation rel, Relation owner_index, Oid busy, int than_runs
         // The owner's first due row that no executor runs (rows being run are still 'scheduled').
         while (o != busy && fairer && !at_cap(state, o)) {
             TimestampTz at;
-            if (owner_column(slot) != o || !timestamp_column(slot, c_next_exec_time, &at) || at > now)
+            if (owner_column(slot) != o || !timestamp_column(slot, c_next_exec_time, &at))
                 break;
+            if (at > now) {
+                next_due = Min(next_due, at);
+                break;
+            }
             if (!is_running(int_column(slot, c_id, 0), state->ids, state->id_count)) {
                 if (!found || runs < best_runs || at < best_at) {
                     found = true;
@@ -272,6 +295,7 @@ bool find_fairer_row(Relation rel, Relation owner_index, Oid busy, int than_runs
             break;
     }
     index_endscan(scan);
+    no_fairer_row = {!found, busy, than_runs, state->task_changes, next_due};
     return found;
 }
 
@@ -397,7 +421,8 @@ bool claim_from(const char *index_name, bool manual, TimestampTz now, int count_
     find_columns(rel, kColumnNames, column_count, &columns);
 
     RunState state;
-    state.owner_count = copy_claim_state(MyDatabaseId, state.ids, 64, &state.id_count, state.owners, 64);
+    state.owner_count =
+        copy_claim_state(MyDatabaseId, state.ids, 64, &state.id_count, state.owners, 64, &state.task_changes);
     ScanKeyData key;
     int key_count = 0;
     if (!manual) {
@@ -428,8 +453,9 @@ bool claim_from(const char *index_name, bool manual, TimestampTz now, int count_
             fairness_checked = true;
             ItemPointerData tid;
             Oid other;
-            bool fairer = find_fairer_row(rel, owner_index, owner, at_cap(&state, owner) ? INT_MAX : runs, &state,
-                                          now, locked, &tid, &other);
+            int than_runs = at_cap(&state, owner) ? INT_MAX : runs;
+            bool fairer = fairness_look_needed(owner, than_runs, &state, now) &&
+                          find_fairer_row(rel, owner_index, owner, than_runs, &state, now, locked, &tid, &other);
             if (fairer && reserve_owner_run(other, chronos_max_runs_per_owner)) {
                 if (lock_row(rel, tid, locked, false, now)) {
                     copy_claimed(locked, context, false, now, task);

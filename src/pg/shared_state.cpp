@@ -362,6 +362,9 @@ void wake_for_due_task(Oid database, TimestampTz due) {
     bool want_executor = false;
     {
         Locked lock;
+        DatabaseEntry *entry = find_database(database, true);
+        if (entry != NULL)
+            entry->task_changes++;
         ExecutorSlot *watcher = find_watcher(database);
         ExecutorSlot *idle = watcher ? NULL : find_idle(database, NULL);
         if (watcher != NULL) {
@@ -481,8 +484,11 @@ int running_task_ids(Oid database, int64 *out, int max) {
     return n;
 }
 
-int copy_claim_state(Oid database, int64 *ids, int max_ids, int *id_count, OwnerRuns *owners, int max_owners) {
+int copy_claim_state(Oid database, int64 *ids, int max_ids, int *id_count, OwnerRuns *owners, int max_owners,
+                     uint64 *task_changes) {
     Locked lock;
+    const DatabaseEntry *e = find_database(database, false);
+    *task_changes = e != NULL ? e->task_changes : 0;
     int n = 0, m = 0;
     for (int i = 0; i < state->slot_count; i++) {
         const ExecutorSlot *s = &slots[i];

@@ -36,6 +36,7 @@ struct DatabaseEntry {
     int extra_wanted;          // executors requested beyond the one resident executor
     bool manual_requested;     // chronos.run_now() was called: look for requested runs
     TimestampTz lock_wait_logged_at;  // when a claim last logged that a session's lock on the catalog delays it; 0: not
+    uint64 task_changes;       // commits that wrote scheduled tasks (wake_for_due_task): claims' fairness look-ups expire
 };
 
 void request_shared_state(void);
@@ -116,8 +117,10 @@ struct OwnerRuns {
     int runs;
 };
 // What a claim needs to know of the other executors, in one look: the ids of the tasks being run in `database` (as
-// running_task_ids) and the runs in progress per owner across all databases. Returns how many owners.
-int copy_claim_state(Oid database, int64 *ids, int max_ids, int *id_count, OwnerRuns *owners, int max_owners);
+// running_task_ids), the runs in progress per owner across all databases, and the database's count of commits that
+// wrote scheduled tasks. Returns how many owners.
+int copy_claim_state(Oid database, int64 *ids, int max_ids, int *id_count, OwnerRuns *owners, int max_owners,
+                     uint64 *task_changes);
 // Reserves a run for `owner` for this executor, unless `cap` (> 0) runs of `owner` are already in progress elsewhere
 // (chronos.max_runs_per_owner). Returns whether it did.
 bool reserve_owner_run(Oid owner, int cap);

@@ -1,8 +1,11 @@
 // Claiming a task: an ordered scan of chronos.tasks' partial index tasks_due (or tasks_requested) that locks the first
 // row no one else holds, as SELECT … ORDER BY next_exec_time LIMIT 1 FOR UPDATE SKIP LOCKED would, without building
 // and starting a plan for every run. Rows the other executors are running are passed over without trying their locks.
+// Owners share the executors fairly (an owner with runs in progress gives way to one with fewer, found through
+// tasks_owner_due), and a session's lock on the catalog makes the claim step back instead of waiting.
 #include "catalog.hpp"
 
+#include "claim.hpp"
 #include "columns.hpp"
 #include "settings.hpp"
 #include "shared_state.hpp"
@@ -15,12 +18,17 @@ extern "C" {
 #include "access/table.h"
 #include "access/tableam.h"
 #include "access/xact.h"
+#include "commands/dbcommands.h"
 #include "executor/tuptable.h"
 #include "miscadmin.h"
 #include "storage/lmgr.h"
+#include "storage/lock.h"
+#include "storage/proc.h"
+#include "storage/sinvaladt.h"
 #include "utils/builtins.h"
 #include "utils/fmgroids.h"
 #include "utils/jsonb.h"
+#include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/rel.h"
 #include "utils/snapmgr.h"
@@ -144,6 +152,43 @@ bool is_running(int64 id, const int64 *running, int n) {
     return false;
 }
 
+Oid owner_column(TupleTableSlot *slot) {
+    bool isnull;
+    Datum value = column(slot, c_owner, &isnull);
+    return isnull ? InvalidOid : DatumGetObjectId(value);
+}
+
+// What the other executors do, as a claim sees it: the tasks they run in this database, and the runs in progress of
+// each owner across all databases (this executor's own reservation included once it has one).
+struct RunState {
+    int64 ids[64];
+    int id_count;
+    OwnerRuns owners[64];
+    int owner_count;
+    uint64 task_changes;  // of this database (see copy_claim_state)
+};
+
+int runs_of(const RunState *state, Oid owner) {
+    for (int i = 0; i < state->owner_count; i++)
+        if (state->owners[i].owner == owner)
+            return state->owners[i].runs;
+    return 0;
+}
+
+void add_run_of(RunState *state, Oid owner) {
+    for (int i = 0; i < state->owner_count; i++)
+        if (state->owners[i].owner == owner) {
+            state->owners[i].runs++;
+            return;
+        }
+    if (state->owner_count < 64)
+        state->owners[state->owner_count++] = {owner, 1};
+}
+
+bool at_cap(const RunState *state, Oid owner) {
+    return chronos_max_runs_per_owner > 0 && runs_of(state, owner) >= chronos_max_runs_per_owner;
+}
+
 // Whether the row version in `slot` may still be claimed: due (status 'scheduled', next_exec_time <= now) for a due
 // claim, a pending request not already running for a manual one.
 bool still_claimable(TupleTableSlot *slot, bool manual, TimestampTz now) {
@@ -155,11 +200,10 @@ bool still_claimable(TupleTableSlot *slot, bool manual, TimestampTz now) {
     return strcmp(status, "scheduled") == 0 && timestamp_column(slot, c_next_exec_time, &next) && next <= now;
 }
 
-// Locks the row the index scan returned in `found` unless another transaction holds it; `locked` receives its latest
-// version. A row updated since the scan's snapshot is locked in its latest version, which must still qualify.
-bool lock_row(Relation rel, TupleTableSlot *found, TupleTableSlot *locked, bool manual, TimestampTz now) {
+// Locks the row at `tid` unless another transaction holds it; `locked` receives its latest version. A row updated
+// since the scan's snapshot is locked in its latest version, which must still qualify.
+bool lock_row(Relation rel, ItemPointerData tid, TupleTableSlot *locked, bool manual, TimestampTz now) {
     TM_FailureData failure;
-    ItemPointerData tid = found->tts_tid;
     TM_Result result = table_tuple_lock(rel, &tid, GetActiveSnapshot(), locked, GetCurrentCommandId(true),
                                         LockTupleExclusive, LockWaitSkip, TUPLE_LOCK_FLAG_FIND_LAST_VERSION, &failure);
     if (result != TM_Ok)
@@ -167,25 +211,218 @@ bool lock_row(Relation rel, TupleTableSlot *found, TupleTableSlot *locked, bool 
     return !failure.traversed || still_claimable(locked, manual, now);
 }
 
-// Scans `index_name` in order (keys: next_exec_time <= now, or none) and claims the first row it can lock. Then counts,
-// up to `count_limit`, the further due rows no executor is running: they tell whether to wake more executors, and
-// whether to look for the next due time after the run.
-bool claim_from(const char *index_name, bool manual, TimestampTz now, int count_limit, MemoryContext context,
-                ClaimedTask *task) {
-    // The table may be dropped (DROP EXTENSION) between the lookup and the lock: then there is nothing to claim, and the
-    // caller finds the extension gone.
+// ---- fair share -------------------------------------------------------------------------------------------------------
+
+// Owners looked at per claim in tasks_owner_due, one index descent each; the next claim of this executor goes on after
+// the last one looked at, so that with more owners than this every owner is still looked at in turn.
+constexpr int kOwnersPerClaim = 32;
+Oid owner_cursor = InvalidOid;
+
+// A look that found no fairer row holds, for the same busy owner with no more runs, until a commit writes scheduled
+// tasks, another owner's earliest task falls due, or kFairnessRecheckUs pass (other owners' runs end, their loop tasks
+// move): so a burst of one owner pays for one look per executor every kFairnessRecheckUs, not one per run.
+constexpr int64 kFairnessRecheckUs = 10 * 1000;
+struct NoFairerRow {
+    bool known;
+    Oid busy;
+    int runs;
+    uint64 task_changes;
+    TimestampTz until;
+} no_fairer_row;
+
+bool fairness_look_needed(Oid busy, int runs, const RunState *state, TimestampTz now) {
+    const NoFairerRow &c = no_fairer_row;
+    return !(c.known && c.busy == busy && runs <= c.runs && c.task_changes == state->task_changes && now < c.until);
+}
+
+// Looks, through tasks_owner_due (owner, next_exec_time) WHERE status = 'scheduled', for a due row of an owner with
+// fewer runs in progress than `than_runs` (the owner of the earliest due row): one descent per owner that has scheduled
+// tasks, skipping the rows of `busy`, up to kOwnersPerClaim owners from the cursor on, round the OID space. Picks the
+// owner with the fewest runs, then the earliest due row; owners at chronos.max_runs_per_owner are left out.
+bool find_fairer_row(Relation rel, Relation owner_index, Oid busy, int than_runs, const RunState *state,
+                     TimestampTz now, TupleTableSlot *slot, ItemPointerData *tid, Oid *owner) {
+    IndexScanDesc scan = index_beginscan(rel, owner_index, GetActiveSnapshot(), 1, 0);
+    const Oid start = owner_cursor;
+    Oid after = start;
+    bool wrapped = false;      // past the highest owner: going on from the lowest, up to `start`
+    bool from_lowest = false;  // the next descent is the first after wrapping (owner >= 0)
+    bool found = false;
+    int best_runs = than_runs;
+    TimestampTz best_at = 0;
+    TimestampTz next_due = TimestampTzPlusMilliseconds(now, kFairnessRecheckUs / 1000);
+    for (int looked = 0; looked < kOwnersPerClaim; looked++) {
+        ScanKeyData key;
+        if (from_lowest)
+            ScanKeyInit(&key, 1, BTGreaterEqualStrategyNumber, F_OIDGE, ObjectIdGetDatum(InvalidOid));
+        else
+            ScanKeyInit(&key, 1, BTGreaterStrategyNumber, F_OIDGT, ObjectIdGetDatum(after));
+        from_lowest = false;
+        index_rescan(scan, &key, 1, NULL, 0);
+        bool more = index_getnext_slot(scan, ForwardScanDirection, slot);
+        Oid o = more ? owner_column(slot) : InvalidOid;
+        if (!more || (wrapped && o > start)) {
+            if (wrapped)
+                break;  // every owner looked at
+            wrapped = from_lowest = true;
+            continue;
+        }
+        after = owner_cursor = o;
+        int runs = runs_of(state, o);
+        bool fairer = found ? runs <= best_runs : runs < best_runs;
+        // The owner's first due row that no executor runs (rows being run are still 'scheduled').
+        while (o != busy && fairer && !at_cap(state, o)) {
+            TimestampTz at;
+            if (owner_column(slot) != o || !timestamp_column(slot, c_next_exec_time, &at))
+                break;
+            if (at > now) {
+                next_due = Min(next_due, at);
+                break;
+            }
+            if (!is_running(int_column(slot, c_id, 0), state->ids, state->id_count)) {
+                if (!found || runs < best_runs || at < best_at) {
+                    found = true;
+                    best_runs = runs;
+                    best_at = at;
+                    *tid = slot->tts_tid;
+                    *owner = o;
+                }
+                break;
+            }
+            if (!index_getnext_slot(scan, ForwardScanDirection, slot))
+                break;
+        }
+        if (wrapped && o == start)
+            break;
+    }
+    index_endscan(scan);
+    no_fairer_row = {!found, busy, than_runs, state->task_changes, next_due};
+    return found;
+}
+
+// ---- a session's lock on the catalog ----------------------------------------------------------------------------------
+
+// A claim that would wait for a lock steps back: the executor gives back its run permit and looks again after a delay
+// that grows from kLockBackoffMinMs to kLockBackoffMaxMs while the lock is held. The log says so once a minute per
+// database, and once when the claims go on; an autonomous run's recording that has to wait says so each time.
+constexpr int kLockBackoffMinMs = 100;
+constexpr int kLockBackoffMaxMs = 1000;
+constexpr int64 kLockWaitLogEveryUs = 60 * USECS_PER_SEC;
+int lock_backoff_ms = 0;      // after the last claim: 0, or how long to wait before the next
+int next_backoff_ms = kLockBackoffMinMs;
+bool saw_lock_wait = false;   // this executor's claims stepped back since the catalog was last free
+
+// The process of a session that holds a lock on `relid` conflicting with `mode`; 0 if none does (a conflicting
+// request is waiting, or the holder is a prepared transaction).
+int lock_holder_pid(Oid relid, LOCKMODE mode) {
+    LOCKTAG tag;
+    SET_LOCKTAG_RELATION(tag, MyDatabaseId, relid);
+    int count = 0;
+    VirtualTransactionId *holders = GetLockConflicts(&tag, mode, &count);
+    for (int i = 0; i < count; i++) {
+#if PG_VERSION_NUM >= 170000
+        PGPROC *proc = ProcNumberGetProc(holders[i].procNumber);
+#else
+        PGPROC *proc = BackendIdGetProc(holders[i].backendId);
+#endif
+        if (proc != NULL && proc->pid != 0)
+            return proc->pid;
+    }
+    return 0;
+}
+
+void log_lock_wait(Oid relid, LOCKMODE mode, const char *waiter) {
+    int pid = lock_holder_pid(relid, mode);
+    const char *database = get_database_name(MyDatabaseId);
+    const char *relation = get_rel_name(relid);
+    const char *mode_name = GetLockmodeName(DEFAULT_LOCKMETHOD, mode);
+    if (pid != 0)
+        ereport(LOG, (errmsg("pg_chronos: %s in database \"%s\" waits for a lock on chronos.%s", waiter,
+                             database ? database : "?", relation ? relation : "?"),
+                      errdetail("Process %d holds a lock on it that conflicts with %s. Meanwhile no run permit is held "
+                                "and other databases are not delayed.", pid, mode_name),
+                      errhint("Commit or roll back the transaction of process %d.", pid)));
+    else
+        ereport(LOG, (errmsg("pg_chronos: %s in database \"%s\" waits for a lock on chronos.%s", waiter,
+                             database ? database : "?", relation ? relation : "?"),
+                      errdetail("A session holds or is waiting for a lock on it that conflicts with %s. Meanwhile no "
+                                "run permit is held and other databases are not delayed.", mode_name),
+                      errhint("Commit or roll back the transaction that locks chronos.%s.", relation ? relation : "?")));
+}
+
+// Locks `relid` in `mode` if that needs no wait. Otherwise says so (rate-limited) and sets the backoff.
+bool lock_without_wait(Oid relid, LOCKMODE mode) {
+    if (ConditionalLockRelationOid(relid, mode))
+        return true;
+    lock_backoff_ms = next_backoff_ms;
+    next_backoff_ms = Min(next_backoff_ms * 2, kLockBackoffMaxMs);
+    saw_lock_wait = true;
+    if (note_lock_wait(MyDatabaseId, GetCurrentTimestamp(), kLockWaitLogEveryUs))
+        log_lock_wait(relid, mode, "claiming tasks");
+    return false;
+}
+
+// The catalog was free for this claim: if claims had stepped back, say once that they go on.
+void lock_wait_over(void) {
+    next_backoff_ms = kLockBackoffMinMs;
+    if (!saw_lock_wait)
+        return;
+    saw_lock_wait = false;
+    if (end_lock_wait(MyDatabaseId)) {
+        const char *database = get_database_name(MyDatabaseId);
+        ereport(LOG, (errmsg("pg_chronos: claiming tasks in database \"%s\" goes on: the lock is released",
+                             database ? database : "?")));
+    }
+}
+
+// Locks what a claim and its run's bookkeeping need, each only if that needs no wait: chronos.tasks and chronos.runs
+// in the mode recording takes (so that a transactional run, holding them from its claim, records without waiting for
+// a lock), the index the claim scans, and tasks_owner_due when it exists. Returns false when a lock was not free, or
+// the table is gone (DROP EXTENSION: then the caller finds the extension gone); locks taken are kept to the end of the
+// transaction either way.
+bool lock_claim_relations(const char *index_name, Relation *rel, Relation *index, Relation *owner_index) {
+    lock_backoff_ms = 0;
     Oid table_id = chronos_relation("tasks");
-    Relation rel = OidIsValid(table_id) ? try_table_open(table_id, RowShareLock) : NULL;
-    if (rel == NULL)
-        return false;
+    Oid runs_id = chronos_relation("runs");
     Oid index_id = chronos_relation(index_name);
+    Oid owner_index_id = chronos_relation("tasks_owner_due");
+    if (!OidIsValid(table_id) || !OidIsValid(runs_id))
+        return false;
+    if (!lock_without_wait(table_id, RowExclusiveLock) || !lock_without_wait(runs_id, RowExclusiveLock))
+        return false;
+    *rel = try_table_open(table_id, NoLock);
+    if (*rel == NULL)
+        return false;
     if (!OidIsValid(index_id))
         elog(ERROR, "pg_chronos: index chronos.%s is missing", index_name);
-    Relation index = index_open(index_id, AccessShareLock);
+    if (!lock_without_wait(index_id, AccessShareLock) ||
+        (OidIsValid(owner_index_id) && !lock_without_wait(owner_index_id, AccessShareLock))) {
+        table_close(*rel, NoLock);
+        return false;
+    }
+    lock_wait_over();
+    *index = index_open(index_id, NoLock);
+    *owner_index = OidIsValid(owner_index_id) ? index_open(owner_index_id, NoLock) : NULL;
+    return true;
+}
+
+// Scans `index_name` in order (keys: next_exec_time <= now, or none) and claims the first row it can lock — unless
+// that row's owner has runs in progress (or is at chronos.max_runs_per_owner) and another owner with fewer runs has a
+// due row: then that row. Then counts, up to `count_limit`, the further due rows no executor is running (of owners
+// below the cap): they tell whether to wake more executors, and whether to look for the next due time after the run.
+bool claim_from(const char *index_name, bool manual, TimestampTz now, int count_limit, MemoryContext context,
+                ClaimedTask *task) {
+    release_owner_run();
+    Relation rel, index, owner_index;
+    if (!lock_claim_relations(index_name, &rel, &index, &owner_index)) {
+        if (manual && lock_backoff_ms > 0)
+            request_manual_runs(MyDatabaseId);  // still requested: looked for once the lock is free
+        return false;
+    }
     find_columns(rel, kColumnNames, column_count, &columns);
 
-    int64 running[64];
-    int running_count = running_task_ids(MyDatabaseId, running, 64);
+    RunState state;
+    state.owner_count =
+        copy_claim_state(MyDatabaseId, state.ids, 64, &state.id_count, state.owners, 64, &state.task_changes);
     ScanKeyData key;
     int key_count = 0;
     if (!manual) {
@@ -196,29 +433,61 @@ bool claim_from(const char *index_name, bool manual, TimestampTz now, int count_
     TupleTableSlot *locked = table_slot_create(rel, NULL);
     IndexScanDesc scan = index_beginscan(rel, index, GetActiveSnapshot(), key_count, 0);
     index_rescan(scan, key_count ? &key : NULL, key_count, NULL, 0);
-    bool claimed = false;
+    bool claimed = false, fairness_checked = false;
     int also_due = 0;
     while (index_getnext_slot(scan, ForwardScanDirection, found)) {
         int64 id = int_column(found, c_id, 0);
-        if (is_running(id, running, running_count))
+        if (is_running(id, state.ids, state.id_count))
             continue;
+        Oid owner = owner_column(found);
         if (claimed) {
-            if (++also_due >= count_limit)
+            if (!at_cap(&state, owner) && ++also_due >= count_limit)
                 break;
             continue;
         }
         if (manual && !still_claimable(found, true, now))
             continue;
-        if (!lock_row(rel, found, locked, manual, now))
+        // The earliest due row's owner has runs in progress: does an owner with fewer have a due row? (Once a claim.)
+        int runs = runs_of(&state, owner);
+        if (!manual && !fairness_checked && owner_index != NULL && (runs > 0 || at_cap(&state, owner))) {
+            fairness_checked = true;
+            ItemPointerData tid;
+            Oid other;
+            int than_runs = at_cap(&state, owner) ? INT_MAX : runs;
+            bool fairer = fairness_look_needed(owner, than_runs, &state, now) &&
+                          find_fairer_row(rel, owner_index, owner, than_runs, &state, now, locked, &tid, &other);
+            if (fairer && reserve_owner_run(other, chronos_max_runs_per_owner)) {
+                if (lock_row(rel, tid, locked, false, now)) {
+                    copy_claimed(locked, context, false, now, task);
+                    claimed = true;
+                    add_run_of(&state, other);
+                    if (!at_cap(&state, owner) && ++also_due >= count_limit)
+                        break;
+                    continue;
+                }
+                release_owner_run();
+            }
+        }
+        if (!reserve_owner_run(owner, chronos_max_runs_per_owner)) {
+            if (fairness_checked)
+                break;  // its owner is at the cap, and no other owner has a due row this claim could take
             continue;
+        }
+        if (!lock_row(rel, found->tts_tid, locked, manual, now)) {
+            release_owner_run();
+            continue;
+        }
         copy_claimed(locked, context, manual, now, task);
         claimed = true;
+        add_run_of(&state, owner);
         if (count_limit == 0)
             break;
     }
     index_endscan(scan);
     ExecDropSingleTupleTableSlot(found);
     ExecDropSingleTupleTableSlot(locked);
+    if (owner_index != NULL)
+        index_close(owner_index, NoLock);
     index_close(index, NoLock);
     table_close(rel, NoLock);
     if (claimed)
@@ -234,4 +503,21 @@ bool claim_due_task(TimestampTz now, MemoryContext context, ClaimedTask *task) {
 
 bool claim_requested_task(TimestampTz now, MemoryContext context, ClaimedTask *task) {
     return claim_from("tasks_requested", true, now, 0, context, task);
+}
+
+int claim_lock_backoff_ms(void) {
+    return lock_backoff_ms;
+}
+
+void lock_for_recording(void) {
+    const char *const names[2] = {"tasks", "runs"};
+    for (const char *name : names) {
+        Oid relid = chronos_relation(name);
+        if (!OidIsValid(relid) || ConditionalLockRelationOid(relid, RowExclusiveLock))
+            continue;
+        // A session locked the table while the command ran: wait for it without the run permit (said once per run).
+        give_run_permit();
+        log_lock_wait(relid, RowExclusiveLock, "recording a run");
+        LockRelationOid(relid, RowExclusiveLock);
+    }
 }

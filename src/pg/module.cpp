@@ -25,6 +25,7 @@ int chronos_history_retention_s = 14 * 24 * 3600;
 int chronos_max_result_size = 1024;
 int chronos_log_runs = LOG_RUNS_ALL;
 int chronos_max_crashes = 3;
+int chronos_max_runs_per_owner = 0;
 
 void register_task_wake_callback(void);
 void install_database_events_hook(void);
@@ -48,6 +49,14 @@ void startup_shmem(void) {
     if (previous_shmem_startup_hook)
         previous_shmem_startup_hook();
     init_shared_state();
+}
+
+// Fair share between owners.
+void define_fairness_settings(void) {
+    DefineCustomIntVariable("chronos.max_runs_per_owner",
+                            "Most runs of one owner's tasks in progress at once, across all databases (0: no cap).",
+                            "Due tasks of an owner at the cap wait; other owners' tasks run meanwhile.",
+                            &chronos_max_runs_per_owner, 0, 0, 1024, PGC_SIGHUP, 0, NULL, NULL, NULL);
 }
 
 void define_settings(void) {
@@ -80,6 +89,7 @@ void define_settings(void) {
                             "A run ends its worker by a FATAL error, a termination, a crash or an out-of-memory kill; "
                             "a quarantined task is failed until a user sets it scheduled again.",
                             &chronos_max_crashes, 3, 1, 1000, PGC_SIGHUP, 0, NULL, NULL, NULL);
+    define_fairness_settings();
 #if PG_VERSION_NUM >= 150000
     MarkGUCPrefixReserved("chronos");
 #endif

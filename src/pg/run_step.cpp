@@ -3,6 +3,7 @@
 #include "run_step.hpp"
 
 #include "catalog.hpp"
+#include "claim.hpp"
 #include "command_kind.hpp"
 #include "pg_time_zone.hpp"
 #include "run_journal.hpp"
@@ -223,6 +224,12 @@ Step run_one_step(TimestampTz *next_due, int *due_together) {
     }
     TimestampTz now = GetCurrentTimestamp();
     has_current_task = claim_task(now);
+    if (!has_current_task && claim_lock_backoff_ms() > 0) {
+        // A session locks the catalog: give back the permit (the caller does) and look again a little later.
+        commit_transaction();
+        *next_due = TimestampTzPlusMilliseconds(now, claim_lock_backoff_ms());
+        return Step::idle;
+    }
     if (!has_current_task && !extension_is_installed()) {
         commit_transaction();  // dropped while this executor looked for work
         return Step::extension_gone;
@@ -291,6 +298,7 @@ Step run_one_step(TimestampTz *next_due, int *due_together) {
         disarm_run_timeout();
         reset_session();
         begin_transaction();
+        lock_for_recording();  // without the run permit if a session locked the catalog meanwhile
         decide_record(task, &outcome, outcome_kind(&outcome), &record, &finally_failed);
         run_json = record_run_end(task, run_id, &record, run_context, next_due);
     }

@@ -16,3 +16,6 @@ extern int chronos_max_result_size;      // chronos.max_result_size: bytes of re
 enum LogRuns { LOG_RUNS_ALL, LOG_RUNS_FAILURES };
 extern int chronos_log_runs;             // chronos.log_runs: all, or failures only
 extern int chronos_max_crashes;          // chronos.max_crashes: consecutive runs that end their worker before quarantine
+
+// Fair share between owners (claim.cpp).
+extern int chronos_max_runs_per_owner;   // chronos.max_runs_per_owner: runs of one owner at once, cluster-wide; 0: no cap

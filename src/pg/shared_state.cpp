@@ -279,6 +279,8 @@ bool could_share_work(int max_workers) {
 void set_asleep(bool asleep) {
     Locked lock;
     me->asleep = asleep;
+    if (asleep)
+        me->run_owner = InvalidOid;  // a claim that ran nothing (its task's missed slots were skipped)
 }
 
 void wake_idle_executors(void) {
@@ -303,6 +305,7 @@ void clear_run(void) {
     Locked lock;
     me->task_id = 0;
     me->cancel_requested = false;
+    me->run_owner = InvalidOid;
 }
 
 pid_t request_cancel(Oid database, int64 task_id) {
@@ -359,6 +362,9 @@ void wake_for_due_task(Oid database, TimestampTz due) {
     bool want_executor = false;
     {
         Locked lock;
+        DatabaseEntry *entry = find_database(database, true);
+        if (entry != NULL)
+            entry->task_changes++;
         ExecutorSlot *watcher = find_watcher(database);
         ExecutorSlot *idle = watcher ? NULL : find_idle(database, NULL);
         if (watcher != NULL) {
@@ -476,6 +482,69 @@ int running_task_ids(Oid database, int64 *out, int max) {
     for (int i = 0; i < n; i++)
         out[i] = running[i].task_id;
     return n;
+}
+
+int copy_claim_state(Oid database, int64 *ids, int max_ids, int *id_count, OwnerRuns *owners, int max_owners,
+                     uint64 *task_changes) {
+    Locked lock;
+    const DatabaseEntry *e = find_database(database, false);
+    *task_changes = e != NULL ? e->task_changes : 0;
+    int n = 0, m = 0;
+    for (int i = 0; i < state->slot_count; i++) {
+        const ExecutorSlot *s = &slots[i];
+        if (s->pid == 0 || s == me)
+            continue;
+        if (s->database == database && s->task_id != 0 && n < max_ids)
+            ids[n++] = s->task_id;
+        if (s->run_owner == InvalidOid)
+            continue;
+        int k = 0;
+        while (k < m && owners[k].owner != s->run_owner)
+            k++;
+        if (k < m)
+            owners[k].runs++;
+        else if (m < max_owners)
+            owners[m++] = {s->run_owner, 1};
+    }
+    *id_count = n;
+    return m;
+}
+
+bool reserve_owner_run(Oid owner, int cap) {
+    Locked lock;
+    if (cap > 0) {
+        int runs = 0;
+        for (int i = 0; i < state->slot_count; i++)
+            if (slots[i].pid != 0 && &slots[i] != me && slots[i].run_owner == owner)
+                runs++;
+        if (runs >= cap)
+            return false;
+    }
+    me->run_owner = owner;
+    return true;
+}
+
+void release_owner_run(void) {
+    Locked lock;
+    me->run_owner = InvalidOid;
+}
+
+bool note_lock_wait(Oid database, TimestampTz now, int64 every_us) {
+    Locked lock;
+    DatabaseEntry *e = find_database(database, true);
+    if (e == NULL || (e->lock_wait_logged_at != 0 && now - e->lock_wait_logged_at < every_us))
+        return false;
+    e->lock_wait_logged_at = now;
+    return true;
+}
+
+bool end_lock_wait(Oid database) {
+    Locked lock;
+    DatabaseEntry *e = find_database(database, false);
+    bool logged = e != NULL && e->lock_wait_logged_at != 0;
+    if (logged)
+        e->lock_wait_logged_at = 0;
+    return logged;
 }
 
 int copy_running_slots(Oid database, ExecutorSlot *out, int max) {

@@ -25,6 +25,7 @@ struct ExecutorSlot {
     bool holds_permit;         // counted in the cluster-wide runs in progress
     bool waits_for_permit;     // found due work while chronos.max_workers runs were in progress
     bool asleep;               // waiting on its latch for work
+    Oid run_owner;             // owner of the task it claims or runs (reserved by the claim, cleared after the run)
 };
 
 // What the launcher knows of a database.
@@ -35,6 +36,8 @@ struct DatabaseEntry {
     int extra_wanted;          // executors requested beyond the one resident executor
     bool manual_requested;     // chronos.run_now() was called: look for requested runs
     bool ended_runs;           // an executor ended during a run: its journal waits to be recovered
+    TimestampTz lock_wait_logged_at;  // when a claim last logged that a session's lock on the catalog delays it; 0: not
+    uint64 task_changes;       // commits that wrote scheduled tasks (wake_for_due_task): claims' fairness look-ups expire
 };
 
 void request_shared_state(void);
@@ -107,6 +110,28 @@ bool run_cancel_requested(void);
 // Ids of the tasks executors of `database` are running (claimed tasks stay 'scheduled' in the catalog until their run
 // commits, so whoever computes the next due time must leave them out). Returns how many, at most `max`.
 int running_task_ids(Oid database, int64 *out, int max);
+
+// Runs in progress per owner, cluster-wide, as the claims count them: an executor reserves its task's owner before it
+// locks the row (reserve_owner_run) and keeps it until the run is recorded.
+struct OwnerRuns {
+    Oid owner;
+    int runs;
+};
+// What a claim needs to know of the other executors, in one look: the ids of the tasks being run in `database` (as
+// running_task_ids), the runs in progress per owner across all databases, and the database's count of commits that
+// wrote scheduled tasks. Returns how many owners.
+int copy_claim_state(Oid database, int64 *ids, int max_ids, int *id_count, OwnerRuns *owners, int max_owners,
+                     uint64 *task_changes);
+// Reserves a run for `owner` for this executor, unless `cap` (> 0) runs of `owner` are already in progress elsewhere
+// (chronos.max_runs_per_owner). Returns whether it did.
+bool reserve_owner_run(Oid owner, int cap);
+// Gives back this executor's reservation (its claim did not get the row, or its run is over).
+void release_owner_run(void);
+// Whether a claim blocked by a session's lock in `database` should say so in the log now: at most once every
+// `every_us` per database. Returns true (and notes the time) when it should.
+bool note_lock_wait(Oid database, TimestampTz now, int64 every_us);
+// Whether a lock wait was logged for `database` since it last ended; clears the note (to log once that it is over).
+bool end_lock_wait(Oid database);
 
 // Runs in progress in `database` (for chronos.running_tasks()).
 int copy_running_slots(Oid database, ExecutorSlot *out, int max);

@@ -75,6 +75,9 @@ CREATE INDEX tasks_due ON chronos.tasks (next_exec_time) WHERE status = 'schedul
 CREATE INDEX tasks_requested ON chronos.tasks (id) WHERE run_requested;
 -- Autonomous runs in progress: what a starting worker checks for runs a crash interrupted.
 CREATE INDEX tasks_running ON chronos.tasks (id) WHERE status = 'running';
+-- Fair share between owners: a claim whose earliest due task belongs to an owner with runs in progress looks, one
+-- index descent per owner, for the earliest due task of an owner with fewer.
+CREATE INDEX tasks_owner_due ON chronos.tasks (owner, next_exec_time) WHERE status = 'scheduled';
 
 CREATE TABLE chronos.runs (
     run_id          bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,

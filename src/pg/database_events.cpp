@@ -18,6 +18,7 @@ extern "C" {
 #include "nodes/parsenodes.h"
 #include "tcop/utility.h"
 #include "utils/builtins.h"
+#include "utils/timestamp.h"
 }
 
 #include <signal.h>
@@ -99,6 +100,13 @@ char *task_list(const DatabaseExecutors *seen) {
     return list.data;
 }
 
+// Ends the quiesce of `database`: the launcher starts executors there again, and, while a run that outlasted the
+// quiesce still occupies one, another for the tasks that fall due meanwhile.
+void allow_back(Oid database) {
+    set_database_quiesced(database, false);
+    wake_for_due_task(database, GetCurrentTimestamp());
+}
+
 // Waits until `database`, quiesced, has no executor: the idle ones are woken and leave (those still there after
 // kIdleGraceMs are sent SIGTERM; holding no run permit, they run nothing). Runs in progress may finish for kRunWaitMs;
 // then, when `stop_runs`, they are stopped (the database is being dropped), else the command fails.
@@ -123,7 +131,7 @@ void empty_database(Oid database, const char *name, bool stop_runs) {
             return;
         }
         if (waited >= kRunWaitMs && seen.runs > 0) {
-            set_database_quiesced(database, false);
+            allow_back(database);
             ereport(ERROR, (errcode(ERRCODE_OBJECT_IN_USE),
                             errmsg("pg_chronos: database \"%s\" has a task run in progress", name),
                             errdetail("Task(s) %s of database \"%s\" were still running after %d s.",
@@ -204,7 +212,7 @@ void chronos_process_utility(PlannedStmt *pstmt, const char *query, bool read_on
     PG_FINALLY();
     {
         if (!dropping)
-            set_database_quiesced(quiesce, false);
+            allow_back(quiesce);
     }
     PG_END_TRY();
     if (IsA(stmt, CreatedbStmt))

@@ -126,13 +126,40 @@ SELECT task_name, owner, status FROM chronos.runs WHERE task_id < 0 ORDER BY tas
 DELETE FROM chronos.runs WHERE task_id < 0;
 
 --
--- A task whose owner role was dropped: reading the table and the views still works; only the superuser sees it.
+-- A role's tasks follow it through PostgreSQL's role commands in the current database: DROP ROLE is refused while it
+-- owns tasks here (whatever its grants), DROP OWNED deletes them, REASSIGN OWNED moves them.
 --
 SET ROLE chronos_leaver;
-INSERT INTO chronos.tasks (name, command, start_time) VALUES ('left-behind', 'SELECT 8', '2030-01-01 00:00+00');
+INSERT INTO chronos.tasks (name, command, start_time) VALUES ('leaver-task', 'SELECT 8', '2030-01-01 00:00+00');
+INSERT INTO chronos.tasks (name, command, start_time) VALUES ('leaver-task-2', 'SELECT 8', '2030-01-01 00:00+00');
 RESET ROLE;
-DROP OWNED BY chronos_leaver;
+REVOKE ALL ON ALL TABLES IN SCHEMA chronos FROM chronos_leaver;
+REVOKE ALL ON ALL SEQUENCES IN SCHEMA chronos FROM chronos_leaver;
+REVOKE ALL ON ALL FUNCTIONS IN SCHEMA chronos FROM chronos_leaver;
+REVOKE ALL ON SCHEMA chronos FROM chronos_leaver;
 DROP ROLE chronos_leaver;
+DROP ROLE IF EXISTS chronos_no_such_role, chronos_leaver;
+SELECT count(*) AS leaver_tasks FROM chronos.tasks WHERE owner = 'chronos_leaver'::regrole;
+DROP OWNED BY chronos_leaver;
+SELECT count(*) AS leaver_tasks FROM chronos.tasks WHERE name LIKE 'leaver-task%';
+DROP ROLE chronos_leaver;
+SET ROLE chronos_ops;
+SELECT name, owner FROM chronos.tasks WHERE owner = 'chronos_ops'::regrole ORDER BY name;
+RESET ROLE;
+REASSIGN OWNED BY chronos_ops TO chronos_app_b;
+SELECT name, owner FROM chronos.tasks WHERE name = 'ops-check';
+
+--
+-- A task whose owner role was dropped (as a DROP ROLE in another database leaves it; made here with the trigger off):
+-- reading the table and the views still works; only the superuser sees it.
+--
+CREATE ROLE chronos_gone;
+SELECT 'chronos_gone'::regrole::oid AS gone_oid \gset
+DROP ROLE chronos_gone;
+SET session_replication_role = replica;
+INSERT INTO chronos.tasks (name, type, timezone, command, owner, start_time)
+VALUES ('left-behind', 'once', 'UTC', 'SELECT 8', :gone_oid::oid::regrole, '2030-01-01 00:00+00');
+RESET session_replication_role;
 SELECT name, owner::text ~ '^[0-9]+$' AS owner_shows_as_oid, chronos.is_member_of(owner) AS member
   FROM chronos.tasks WHERE name = 'left-behind';
 SELECT name, owner::text ~ '^[0-9]+$' AS owner_shows_as_oid, status_code FROM chronos.task_status WHERE name = 'left-behind';

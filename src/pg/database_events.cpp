@@ -1,10 +1,13 @@
-// Commands that change which databases pg_chronos serves, seen through ProcessUtility_hook:
-//   CREATE EXTENSION pg_chronos, ALTER EXTENSION pg_chronos UPDATE
-//                                 start service in the database once the transaction commits;
-//   DROP EXTENSION pg_chronos     wakes its executors on commit, and they exit;
-//   DROP DATABASE, ALTER DATABASE RENAME / SET TABLESPACE, CREATE DATABASE … TEMPLATE
-//                                 need no other connection to the database: its executors are stopped first and are
-//                                 allowed back afterwards (unless it was dropped).
+// Commands that change which databases pg_chronos serves, or whose roles own tasks, seen through ProcessUtility_hook:
+//   CREATE / ALTER EXTENSION pg_chronos   start service in the database once the transaction commits;
+//   DROP EXTENSION pg_chronos             wakes its executors on commit, and they exit;
+//   CREATE DATABASE                       the new database is served from the commit on (its template may have tasks);
+//   CREATE DATABASE … TEMPLATE src, ALTER DATABASE src RENAME / SET TABLESPACE
+//                                         need src to themselves: src is quiesced (no new claims), its idle executors
+//                                         leave, its runs in progress may finish for kRunWaitMs, else the command fails;
+//   DROP DATABASE                         quiesces the database until commit and stops its runs in progress;
+//   DROP ROLE, REASSIGN OWNED, DROP OWNED see role_events.cpp.
+#include "role_events.hpp"
 #include "shared_state.hpp"
 
 extern "C" {
@@ -15,16 +18,28 @@ extern "C" {
 #include "nodes/parsenodes.h"
 #include "tcop/utility.h"
 #include "utils/builtins.h"
+#include "utils/timestamp.h"
 }
+
+#include <signal.h>
 
 namespace {
 
 ProcessUtility_hook_type previous_hook = NULL;
 
-enum class PendingChange { none, serve, unserve };
-PendingChange pending_change = PendingChange::none;
+// What the current transaction does to the service, applied when it commits (or undone when it aborts).
+enum class ExtensionChange { none, serve, unserve };
+ExtensionChange extension_change = ExtensionChange::none;
+Oid created_database = InvalidOid;  // CREATE DATABASE: served from the commit on
+Oid dropped_database = InvalidOid;  // DROP DATABASE: quiesced until the commit, then forgotten
 
-constexpr int kQuiesceTimeoutMs = 10 * 1000;
+// PostgreSQL waits 5 s for other sessions to leave a database it must have to itself; runs in progress get as long.
+constexpr int kRunWaitMs = 5 * 1000;
+// An idle executor of a quiesced database is woken and leaves by itself; one still there after this is stopped.
+constexpr int kIdleGraceMs = 200;
+// DROP DATABASE: how long the executors get to exit after SIGTERM.
+constexpr int kTerminateTimeoutMs = 10 * 1000;
+constexpr int kPollMs = 10;
 
 bool names_pg_chronos(Node *object) {
     return IsA(object, String) && strcmp(strVal(object), "pg_chronos") == 0;
@@ -40,46 +55,116 @@ bool drops_pg_chronos(DropStmt *drop) {
     return false;
 }
 
-const char *template_of(CreatedbStmt *create) {
+const char *option_value(List *options, const char *name) {
     ListCell *lc;
-    foreach (lc, create->options) {
+    foreach (lc, options) {
         DefElem *option = lfirst_node(DefElem, lc);
-        if (strcmp(option->defname, "template") == 0)
+        if (strcmp(option->defname, name) == 0)
             return defGetString(option);
     }
-    return "template1";
+    return NULL;
 }
 
-// The database a command needs to have to itself, or InvalidOid.
-Oid database_to_quiesce(Node *stmt) {
-    const char *name = NULL;
+// The database a command needs to have to itself, or NULL.
+const char *database_to_quiesce(Node *stmt) {
     switch (nodeTag(stmt)) {
         case T_DropdbStmt:
-            name = castNode(DropdbStmt, stmt)->dbname;
-            break;
-        case T_CreatedbStmt:
-            name = template_of(castNode(CreatedbStmt, stmt));
-            break;
+            return castNode(DropdbStmt, stmt)->dbname;
+        case T_CreatedbStmt: {
+            const char *source = option_value(castNode(CreatedbStmt, stmt)->options, "template");
+            return source ? source : "template1";
+        }
         case T_AlterDatabaseStmt:
-            name = castNode(AlterDatabaseStmt, stmt)->dbname;
-            break;
+            // Only a move to another tablespace needs the database alone (not CONNECTION LIMIT, IS_TEMPLATE …).
+            if (option_value(castNode(AlterDatabaseStmt, stmt)->options, "tablespace") != NULL)
+                return castNode(AlterDatabaseStmt, stmt)->dbname;
+            return NULL;
         case T_RenameStmt:
             if (castNode(RenameStmt, stmt)->renameType == OBJECT_DATABASE)
-                name = castNode(RenameStmt, stmt)->subname;
-            break;
+                return castNode(RenameStmt, stmt)->subname;
+            return NULL;
         default:
-            break;
+            return NULL;
     }
-    return name ? get_database_oid(name, true) : InvalidOid;
+}
+
+// "12, 15 and 3 more" for the tasks the executors run.
+char *task_list(const DatabaseExecutors *seen) {
+    StringInfoData list;
+    initStringInfo(&list);
+    int shown = Min(seen->runs, 8);
+    for (int i = 0; i < shown; i++)
+        appendStringInfo(&list, "%s" INT64_FORMAT, i == 0 ? "" : ", ", seen->task_ids[i]);
+    if (seen->runs > shown)
+        appendStringInfo(&list, " and %d more", seen->runs - shown);
+    return list.data;
+}
+
+// Ends the quiesce of `database`: the launcher starts executors there again, and, while a run that outlasted the
+// quiesce still occupies one, another for the tasks that fall due meanwhile.
+void allow_back(Oid database) {
+    set_database_quiesced(database, false);
+    wake_for_due_task(database, GetCurrentTimestamp());
+}
+
+// Waits until `database`, quiesced, has no executor: the idle ones are woken and leave (those still there after
+// kIdleGraceMs are sent SIGTERM; holding no run permit, they run nothing). Runs in progress may finish for kRunWaitMs;
+// then, when `stop_runs`, they are stopped (the database is being dropped), else the command fails.
+void empty_database(Oid database, const char *name, bool stop_runs) {
+    wake_database_executors(database);
+    DatabaseExecutors seen;
+    for (int waited = 0;; waited += kPollMs) {
+        look_at_database_executors(database, &seen);
+        if (seen.count == 0)
+            return;
+        if (waited >= kIdleGraceMs)
+            for (int i = 0; i < seen.idle_count; i++)
+                kill(seen.idle[i], SIGTERM);
+        if (stop_runs && waited >= kIdleGraceMs) {
+            if (seen.runs > 0)
+                ereport(LOG, (errmsg("pg_chronos: stopping the run of task(s) %s in database \"%s\", which is "
+                                     "being dropped",
+                                     task_list(&seen), name)));
+            if (!terminate_database_executors(database, kTerminateTimeoutMs))
+                ereport(WARNING, (errmsg("pg_chronos: the workers of database \"%s\" did not stop within %d s", name,
+                                         kTerminateTimeoutMs / 1000)));
+            return;
+        }
+        if (waited >= kRunWaitMs && seen.runs > 0) {
+            allow_back(database);
+            ereport(ERROR, (errcode(ERRCODE_OBJECT_IN_USE),
+                            errmsg("pg_chronos: database \"%s\" has a task run in progress", name),
+                            errdetail("Task(s) %s of database \"%s\" were still running after %d s.",
+                                      task_list(&seen), name, kRunWaitMs / 1000),
+                            errhint("Wait for the run to finish, cancel it with chronos.cancel() in database \"%s\", "
+                                    "or set chronos.enabled = off, and try again.",
+                                    name)));
+        }
+        if (waited >= 2 * kRunWaitMs)
+            return;  // executors that run nothing but do not leave: PostgreSQL reports the database as in use
+        pg_usleep(kPollMs * 1000L);
+        CHECK_FOR_INTERRUPTS();
+    }
 }
 
 void apply_pending_change(XactEvent event, void *) {
-    if (event == XACT_EVENT_COMMIT && pending_change == PendingChange::serve)
-        mark_database_served(MyDatabaseId, true);
-    if (event == XACT_EVENT_COMMIT && pending_change == PendingChange::unserve)
-        wake_database_executors(MyDatabaseId);
-    if (event == XACT_EVENT_COMMIT || event == XACT_EVENT_ABORT)
-        pending_change = PendingChange::none;
+    if (event == XACT_EVENT_COMMIT) {
+        if (extension_change == ExtensionChange::serve)
+            mark_database_served(MyDatabaseId, true);
+        if (extension_change == ExtensionChange::unserve)
+            wake_database_executors(MyDatabaseId);
+        if (OidIsValid(created_database))
+            mark_database_served(created_database, true);
+        if (OidIsValid(dropped_database))
+            forget_database(dropped_database);
+    }
+    if (event == XACT_EVENT_ABORT && OidIsValid(dropped_database))
+        set_database_quiesced(dropped_database, false);
+    if (event == XACT_EVENT_COMMIT || event == XACT_EVENT_ABORT) {
+        extension_change = ExtensionChange::none;
+        created_database = InvalidOid;
+        dropped_database = InvalidOid;
+    }
 }
 
 void run_utility(PlannedStmt *pstmt, const char *query, bool read_only_tree, ProcessUtilityContext context,
@@ -95,33 +180,43 @@ void chronos_process_utility(PlannedStmt *pstmt, const char *query, bool read_on
     Node *stmt = pstmt->utilityStmt;
     if ((IsA(stmt, CreateExtensionStmt) && strcmp(castNode(CreateExtensionStmt, stmt)->extname, "pg_chronos") == 0) ||
         (IsA(stmt, AlterExtensionStmt) && strcmp(castNode(AlterExtensionStmt, stmt)->extname, "pg_chronos") == 0))
-        pending_change = PendingChange::serve;
+        extension_change = ExtensionChange::serve;
     if (IsA(stmt, DropStmt) && drops_pg_chronos(castNode(DropStmt, stmt)))
-        pending_change = PendingChange::unserve;
+        extension_change = ExtensionChange::unserve;
 
-    Oid quiesce = database_to_quiesce(stmt);
-    if (!OidIsValid(quiesce)) {
+    RoleCommand role_command;
+    if (begin_role_command(stmt, &role_command)) {
         run_utility(pstmt, query, read_only_tree, context, params, env, dest, qc);
+        finish_role_command(stmt, &role_command);
         return;
     }
+
+    const char *name = database_to_quiesce(stmt);
+    Oid quiesce = name ? get_database_oid(name, true) : InvalidOid;
+    if (!OidIsValid(quiesce)) {
+        run_utility(pstmt, query, read_only_tree, context, params, env, dest, qc);
+        if (IsA(stmt, CreatedbStmt))
+            created_database = get_database_oid(castNode(CreatedbStmt, stmt)->dbname, true);
+        return;
+    }
+    char *quiesced_name = pstrdup(name);
+    bool dropping = IsA(stmt, DropdbStmt);
     set_database_quiesced(quiesce, true);
-    terminate_database_executors(quiesce, kQuiesceTimeoutMs);
+    if (dropping)
+        dropped_database = quiesce;  // stays quiesced until the commit, so that no executor starts there meanwhile
     PG_TRY();
     {
+        empty_database(quiesce, quiesced_name, dropping);
         run_utility(pstmt, query, read_only_tree, context, params, env, dest, qc);
     }
     PG_FINALLY();
     {
-        set_database_quiesced(quiesce, false);
+        if (!dropping)
+            allow_back(quiesce);
     }
     PG_END_TRY();
-    if (IsA(stmt, DropdbStmt))
-        mark_database_served(quiesce, false);
-    if (IsA(stmt, CreatedbStmt)) {
-        Oid created = get_database_oid(castNode(CreatedbStmt, stmt)->dbname, true);
-        if (OidIsValid(created))
-            mark_database_served(created, true);
-    }
+    if (IsA(stmt, CreatedbStmt))
+        created_database = get_database_oid(castNode(CreatedbStmt, stmt)->dbname, true);
 }
 
 }  // namespace

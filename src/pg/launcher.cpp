@@ -60,11 +60,20 @@ void serve_all_databases(void) {
     CommitTransactionCommand();
 }
 
-bool database_exists(Oid database) {
+// Whether an executor may connect to `database`: it exists, accepts connections and is not a template (a template with
+// a connected session could not be copied). Copies its name into `name` (NAMEDATALEN bytes).
+bool database_servable(Oid database, char *name) {
     StartTransactionCommand();
-    bool exists = SearchSysCacheExists1(DATABASEOID, ObjectIdGetDatum(database));
+    HeapTuple tuple = SearchSysCache1(DATABASEOID, ObjectIdGetDatum(database));
+    bool servable = false;
+    if (HeapTupleIsValid(tuple)) {
+        Form_pg_database db = (Form_pg_database)GETSTRUCT(tuple);
+        servable = db->datallowconn && !db->datistemplate;
+        strlcpy(name, NameStr(db->datname), NAMEDATALEN);
+        ReleaseSysCache(tuple);
+    }
     CommitTransactionCommand();
-    return exists;
+    return servable;
 }
 
 void forget_stopped_executors(void) {
@@ -90,7 +99,7 @@ int running_executors(Oid database, TimestampTz *last_started) {
     return n;
 }
 
-bool start_executor(Oid database) {
+bool start_executor(Oid database, const char *name) {
     if (executor_count >= kMaxExecutors)
         return false;
     BackgroundWorker worker;
@@ -100,7 +109,7 @@ bool start_executor(Oid database) {
     worker.bgw_restart_time = BGW_NEVER_RESTART;
     snprintf(worker.bgw_library_name, BGW_MAXLEN, "pg_chronos");
     snprintf(worker.bgw_function_name, BGW_MAXLEN, "chronos_executor_main");
-    snprintf(worker.bgw_name, BGW_MAXLEN, "pg_chronos worker for database %u", database);
+    snprintf(worker.bgw_name, BGW_MAXLEN, "pg_chronos worker for database %s", name);
     snprintf(worker.bgw_type, BGW_MAXLEN, "pg_chronos worker");
     worker.bgw_main_arg = ObjectIdGetDatum(database);
     worker.bgw_notify_pid = MyProcPid;
@@ -110,7 +119,7 @@ bool start_executor(Oid database) {
     bool registered = RegisterDynamicBackgroundWorker(&worker, &handle);
     MemoryContextSwitchTo(old);
     if (!registered) {
-        ereport(WARNING, (errmsg("pg_chronos: could not start a worker for database %u", database),
+        ereport(WARNING, (errmsg("pg_chronos: could not start a worker for database \"%s\"", name),
                           errhint("Raise max_worker_processes, or lower chronos.max_workers.")));
         return false;
     }
@@ -139,13 +148,16 @@ long start_missing_executors(void) {
                 sleep_ms = Min(sleep_ms, kRestartDelayMs - since_ms);
                 continue;
             }
-            if (!database_exists(e->database)) {
-                mark_database_served(e->database, false);
-                continue;
-            }
+        }
+        if (running >= wanted)
+            continue;
+        char name[NAMEDATALEN];
+        if (!database_servable(e->database, name)) {
+            forget_database(e->database);  // dropped, a template, or closed to connections
+            continue;
         }
         for (int k = running; k < wanted; k++)
-            if (!start_executor(e->database))
+            if (!start_executor(e->database, name))
                 break;
     }
     return sleep_ms;

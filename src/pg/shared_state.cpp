@@ -156,6 +156,10 @@ void wake_launcher(void) {
 bool executor_attach(Oid database) {
     {
         Locked lock;
+        // A database being dropped, copied or renamed, or one no longer served, gets no new executor.
+        DatabaseEntry *e = find_database(database, false);
+        if (e == NULL || !e->served || e->quiesced)
+            return false;
         for (int i = 0; i < state->slot_count && me == NULL; i++) {
             if (slots[i].pid == 0) {
                 me = &slots[i];
@@ -330,6 +334,9 @@ bool take_run_permit(int max_workers) {
     Locked lock;
     if (me->holds_permit)
         return true;
+    DatabaseEntry *e = find_database(me->database, false);
+    if (e != NULL && e->quiesced)
+        return false;  // claims nothing while the database is being dropped, copied or renamed
     me->waits_for_permit = state->runs_in_progress >= max_workers;
     if (me->waits_for_permit)
         return false;
@@ -588,4 +595,44 @@ bool take_ended_runs(Oid database) {
     if (ended)
         e->ended_runs = false;
     return ended;
+}
+
+bool database_quiesced(Oid database) {
+    if (state == NULL)
+        return false;
+    Locked lock;
+    DatabaseEntry *e = find_database(database, false);
+    return e != NULL && e->quiesced;
+}
+
+void look_at_database_executors(Oid database, DatabaseExecutors *out) {
+    memset(out, 0, sizeof *out);
+    if (state == NULL)
+        return;
+    Locked lock;
+    for (int i = 0; i < state->slot_count; i++) {
+        ExecutorSlot *s = &slots[i];
+        if (s->pid == 0 || s->database != database)
+            continue;
+        out->count++;
+        if (!s->holds_permit && out->idle_count < 64)
+            out->idle[out->idle_count++] = s->pid;
+        if (s->task_id != 0) {
+            if (out->runs < 8)
+                out->task_ids[out->runs] = s->task_id;
+            out->runs++;
+        }
+    }
+}
+
+void forget_database(Oid database) {
+    if (state == NULL)
+        return;
+    {
+        Locked lock;
+        DatabaseEntry *e = find_database(database, false);
+        if (e != NULL)
+            memset(e, 0, sizeof *e);
+    }
+    wake_launcher();
 }

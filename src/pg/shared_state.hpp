@@ -48,7 +48,7 @@ void launcher_attach(void);
 void launcher_detach(void);
 void wake_launcher(void);
 
-// Executor side: attach returns false when no slot is free.
+// Executor side: attach returns false when no slot is free, or the database is not served or is quiesced.
 bool executor_attach(Oid database);
 void executor_detach(void);
 ExecutorSlot *my_slot(void);
@@ -78,7 +78,8 @@ void publish_run(int64 task_id, TimestampTz scheduled_for, TimestampTz started_a
 void publish_run_mode(bool transactional);
 void clear_run(void);
 
-// The cluster-wide cap on runs in progress: take a permit before a run, give it back after.
+// The cluster-wide cap on runs in progress: take a permit before a run, give it back after. No permit is given in a
+// quiesced database.
 bool take_run_permit(int max_workers);
 void give_run_permit(void);
 
@@ -142,3 +143,20 @@ bool executor_runs_task(pid_t pid, int64 task_id);
 void note_ended_run(Oid database);
 // Whether runs ended in `database` since the last call; clears the mark.
 bool take_ended_runs(Oid database);
+
+// Databases being copied, renamed, moved or dropped (database_events.cpp). While a database is quiesced its executors
+// take no run permit (so claim nothing), no executor attaches to it, and the launcher starts none there.
+bool database_quiesced(Oid database);
+
+// What the executors of one database are doing.
+struct DatabaseExecutors {
+    int count;           // executors attached to the database
+    int idle_count;      // of which hold no run permit: they run nothing (and, the database quiesced, cannot start)
+    pid_t idle[64];
+    int runs;            // runs in progress
+    int64 task_ids[8];   // the tasks of the first of them
+};
+void look_at_database_executors(Oid database, DatabaseExecutors *out);
+
+// Forgets the entry of a dropped database.
+void forget_database(Oid database);

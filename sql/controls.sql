@@ -324,3 +324,85 @@ UPDATE chronos.tasks SET end_time = '2030-01-03 00:00+00' WHERE name = 'ends';
 SELECT status, end_time FROM chronos.tasks WHERE name = 'ends';
 SELECT chronos.resume('ends');
 DELETE FROM chronos.tasks WHERE name = 'ends';
+
+--
+-- Limits (docs/limits.md). sqlstate_of() runs one statement and shows its SQLSTATE and message, or 'ok'.
+--
+CREATE FUNCTION pg_temp.sqlstate_of(statement text) RETURNS text LANGUAGE plpgsql AS $$
+BEGIN
+    EXECUTE statement;
+    RETURN 'ok';
+EXCEPTION WHEN OTHERS THEN
+    RETURN SQLSTATE || ': ' || SQLERRM;
+END $$;
+INSERT INTO chronos.tasks (name, schedule, command, start_time)
+VALUES ('lim', '@every 1 hour', 'SELECT 1', '2030-01-01 00:00+00');
+
+-- An explicit NULL in a NOT NULL column is refused with 23502 (not_null_violation), naming the column; the trigger
+-- never reads it as a value.
+UPDATE chronos.tasks SET notify_on = NULL WHERE name = 'lim';
+INSERT INTO chronos.tasks (command, catch_up) VALUES ('SELECT 1', NULL);
+SELECT column_name, pg_temp.sqlstate_of(format('UPDATE chronos.tasks SET %I = NULL WHERE name = %L', column_name, 'lim'))
+  FROM unnest(ARRAY['command', 'max_retries', 'retry_delay', 'catch_up', 'notify_on', 'notify_channel',
+                    'run_requested', 'run_count', 'failure_count', 'attempt']) column_name;
+SELECT column_name, pg_temp.sqlstate_of(format('INSERT INTO chronos.tasks (command, %I) VALUES (%L, NULL)',
+                                               column_name, 'SELECT 1'))
+  FROM unnest(ARRAY['catch_up', 'retry_delay', 'max_retries', 'notify_channel', 'run_requested']) column_name;
+-- NULL in a derived column means "derive it"
+UPDATE chronos.tasks SET status = NULL, timezone = NULL WHERE name = 'lim';
+SELECT status, timezone FROM chronos.tasks WHERE name = 'lim';
+
+-- Counters: each has a documented range; the ones the workers keep may be reset (run_count 0, failure_count 0,
+-- attempt 1) but not made negative.
+SELECT setting, pg_temp.sqlstate_of(format('UPDATE chronos.tasks SET %s WHERE name = %L', setting, 'lim'))
+  FROM unnest(ARRAY['max_retries = 1000', 'max_retries = 1001', 'max_failures = 1000000', 'max_failures = 1000001',
+                    'max_runs = 1000000000000', 'max_runs = 1000000000001', 'run_count = 0', 'run_count = -1',
+                    'failure_count = 0', 'failure_count = -5', 'attempt = 1', 'attempt = 0', 'attempt = 2147483647',
+                    'run_count = 9223372036854775807']) setting;
+UPDATE chronos.tasks SET run_count = -1 WHERE name = 'lim';
+
+-- Intervals: timeout from 1 ms, retry_delay from 1 s, both at most 100 years.
+SELECT setting, pg_temp.sqlstate_of(format('UPDATE chronos.tasks SET %s WHERE name = %L', setting, 'lim'))
+  FROM unnest(ARRAY[$s$timeout = '100 years'$s$, $s$timeout = '101 years'$s$, $s$timeout = '178000000 years'$s$,
+                    $s$retry_delay = '100 years'$s$, $s$retry_delay = '1000000 years'$s$,
+                    $s$retry_delay = '36526 days'$s$, $s$retry_delay = '1 year -1 day'$s$]) setting;
+UPDATE chronos.tasks SET retry_delay = '1000000 years' WHERE name = 'lim';
+
+-- Times: start_time, next_exec_time and end_time lie from 1900-01-01 to 8999-12-31 (UTC); infinity is refused with
+-- 22008 (datetime_field_overflow).
+SELECT setting, pg_temp.sqlstate_of(format('UPDATE chronos.tasks SET %s WHERE name = %L', setting, 'lim'))
+  FROM unnest(ARRAY[$s$next_exec_time = '-infinity'$s$, $s$next_exec_time = 'infinity'$s$,
+                    $s$next_exec_time = '1899-12-31 23:59:59+00'$s$, $s$next_exec_time = '1900-01-01 00:00+00'$s$,
+                    $s$end_time = 'infinity'$s$, $s$end_time = '9000-01-01 00:00+00'$s$,
+                    $s$start_time = '-infinity'$s$, $s$start_time = '8999-12-31 00:00+00'$s$]) setting;
+UPDATE chronos.tasks SET next_exec_time = '-infinity' WHERE name = 'lim';
+-- a schedule whose first run would be past 8999 is refused when written, paused or not
+INSERT INTO chronos.tasks (name, schedule, command, start_time)
+VALUES ('lim-late', '@yearly', 'SELECT 1', '8999-06-01 00:00+00');
+INSERT INTO chronos.tasks (name, schedule, command, start_time, status)
+VALUES ('lim-late', '0 0 29 2 *', 'SELECT 1', '8997-01-01 00:00+00', 'paused');
+SELECT name, next_exec_time FROM chronos.tasks WHERE name = 'lim';
+
+-- Transaction control is refused in a command and in on_failure with 0A000 (feature_not_supported): the worker owns
+-- the transaction. CALL of a procedure that commits stays allowed.
+INSERT INTO chronos.tasks (command) VALUES ('INSERT INTO t VALUES (1); COMMIT');
+UPDATE chronos.tasks SET on_failure = 'ROLLBACK' WHERE name = 'lim';
+SELECT command, pg_temp.sqlstate_of(format('INSERT INTO chronos.tasks (command, start_time) VALUES (%L, %L)',
+                                           command, '2030-01-01'))
+  FROM unnest(ARRAY['BEGIN', 'START TRANSACTION', 'COMMIT', 'END', 'ROLLBACK', 'ABORT', 'SAVEPOINT s',
+                    'RELEASE SAVEPOINT s', 'ROLLBACK TO SAVEPOINT s', $c$PREPARE TRANSACTION 'x'$c$,
+                    $c$COMMIT PREPARED 'x'$c$, $c$ROLLBACK PREPARED 'x'$c$, 'SELECT 1; BEGIN; SELECT 2; COMMIT',
+                    'CALL some_procedure()']) command;
+DELETE FROM chronos.tasks WHERE start_time = '2030-01-01' AND command = 'CALL some_procedure()';
+
+-- A renamed or dropped column is reported as 42703 naming it, with a hint to reinstall or update the extension.
+BEGIN;
+ALTER TABLE chronos.tasks RENAME COLUMN max_retries TO max_retries_renamed;
+INSERT INTO chronos.tasks (command, start_time) VALUES ('SELECT 1', '2030-01-01');
+ROLLBACK;
+BEGIN;
+ALTER TABLE chronos.tasks DROP COLUMN notify_channel;
+UPDATE chronos.tasks SET remark = 'x' WHERE name = 'lim';
+ROLLBACK;
+SELECT count(*) AS stored FROM chronos.tasks WHERE name LIKE 'lim%';
+DELETE FROM chronos.tasks WHERE name LIKE 'lim%';

@@ -305,3 +305,37 @@ BEGIN
     END LOOP;
 END
 $$;
+
+--
+-- Limits (docs/limits.md): intervals are at most 100 years; fire times lie from 1900-01-01 to 8999-12-31 (UTC).
+--
+SELECT chronos.describe_schedule('@every 100 years') AS longest;
+SELECT chronos.describe_schedule('178000000 years');
+SELECT chronos.describe_schedule('@after 2147483647 days');
+SELECT chronos.describe_schedule('every 2147483647 days at 03:00');
+-- a preview stops at the end of the range instead of failing
+SELECT * FROM chronos.next_runs('@every 100 years', '8700-01-01 00:00+00', 10);
+SELECT count(*) FROM chronos.next_runs('* * * * * *', '8999-12-31 23:59:50+00', 10000);
+-- after must lie in the range: ±infinity and years past 8999 are 22008 errors; NULL arguments give no rows
+SELECT * FROM chronos.next_runs('@daily', 'infinity', 3);
+SELECT * FROM chronos.next_runs('@daily', '-infinity', 3);
+SELECT * FROM chronos.next_runs('@daily', '9500-01-01 00:00+00', 3);
+SELECT count(*) FROM chronos.next_runs(NULL, now(), 3);
+SELECT count(*) FROM chronos.next_runs('@daily', NULL, 3);
+SELECT count(*) FROM chronos.next_runs('@daily', now(), NULL);
+SELECT * FROM chronos.next_runs('@daily', now(), -1);
+
+-- A description is never cut, however long.
+SELECT length(d) > 511 AS long, right(d, 40) AS ending
+  FROM chronos.describe_schedule('0,1,3,5,7,9,11,13,15,17,19,21,23,25,27,29,31,33,35,37,39,41,43,45,47,49,51,53,55,57,59 '
+                                 '0,1,3,5,7,9,11,13,15,17,19,21,23,25,27,29,31,33,35,37,39,41,43,45,47,49,51,53,55,57,59 '
+                                 '1,3,5,7,9,11,13,15,17,19,21,23 1,3,5,7,9,11,13,15,17,19,21,23,25,27,29,31 '
+                                 '1,3,5,7,9,11 1,3,5', 'America/Argentina/ComodRivadavia') d;
+
+-- An error about a long non-ASCII schedule is cut at a character boundary, so it converts to LATIN1 and the real error
+-- reaches the client (the schedule repeats chr(233), e-acute, which LATIN1 has; this output shows it in LATIN1).
+SET client_encoding = 'LATIN1';
+SELECT chronos.describe_schedule(repeat(chr(233), 3000));
+SELECT chronos.describe_schedule('@every ' || repeat(chr(233), 3000));
+SELECT chronos.describe_schedule('0 ' || repeat(chr(233), 3000) || ' * * *');
+RESET client_encoding;

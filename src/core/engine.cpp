@@ -5,7 +5,9 @@
 
 #include <cstdio>
 #include <cstring>
+#include <algorithm>
 #include <exception>
+#include <string>
 
 namespace chronos {
 
@@ -17,14 +19,23 @@ static_assert(static_cast<int>(ScheduleKind::cron) == static_cast<int>(EngineKin
 
 namespace {
 
-void copy_text(char *to, size_t size, const char *from) {
-    std::snprintf(to, size, "%s", from ? from : "");
+const char kRangeHint[] = "Times of tasks lie between 1900-01-01 and 8999-12-31 (UTC); intervals are at most 100 years.";
+
+void set_error(CoreError *error, CoreError::Kind kind, const char *message, const char *detail, const char *hint) {
+    error->kind = kind;
+    copy_utf8_text(error->message, sizeof error->message, message);
+    copy_utf8_text(error->detail, sizeof error->detail, detail);
+    copy_utf8_text(error->hint, sizeof error->hint, hint);
 }
 
-void set_error(CoreError *error, const char *message, const char *detail, const char *hint) {
-    copy_text(error->message, sizeof error->message, message);
-    copy_text(error->detail, sizeof error->detail, detail);
-    copy_text(error->hint, sizeof error->hint, hint);
+// A schedule as quoted in a message: at most 200 bytes of it (cut at a character boundary), then "...".
+std::string shortened(const char *schedule) {
+    constexpr size_t kShown = 200;
+    if (schedule == nullptr) return "";
+    if (std::strlen(schedule) <= kShown) return schedule;
+    char prefix[kShown + 1];
+    copy_utf8_text(prefix, sizeof prefix, schedule);
+    return std::string(prefix) + "...";
 }
 
 // Runs `body`, turning any exception into `error`. Returns whether `body` completed.
@@ -34,13 +45,16 @@ bool guarded(const char *schedule, CoreError *error, Body body) noexcept {
         body();
         return true;
     } catch (const ScheduleError &e) {
-        char message[256];
-        std::snprintf(message, sizeof message, "invalid schedule \"%s\"", schedule ? schedule : "");
-        set_error(error, message, e.detail().c_str(), e.hint().c_str());
+        const std::string message = "invalid schedule \"" + shortened(schedule) + "\"";
+        set_error(error, CoreError::invalid_value, message.c_str(), e.detail().c_str(), e.hint().c_str());
+    } catch (const std::out_of_range &e) {
+        set_error(error, CoreError::out_of_range, "schedule computation out of range", e.what(), kRangeHint);
+    } catch (const std::overflow_error &e) {
+        set_error(error, CoreError::out_of_range, "schedule computation out of range", e.what(), kRangeHint);
     } catch (const std::exception &e) {
-        set_error(error, "schedule computation failed", e.what(), "");
+        set_error(error, CoreError::invalid_value, "schedule computation failed", e.what(), "");
     } catch (...) {
-        set_error(error, "schedule computation failed", "unknown error", "");
+        set_error(error, CoreError::invalid_value, "schedule computation failed", "unknown error", "");
     }
     return false;
 }
@@ -52,13 +66,16 @@ bool engine_check_schedule(const char *schedule, EngineKind *kind, CoreError *er
 }
 
 bool engine_next_fires(const char *schedule, TimestampUs after, TimestampUs anchor, const TimeZone *zone, int count,
-                       TimestampUs *out, CoreError *error) noexcept {
+                       TimestampUs *out, int *produced, CoreError *error) noexcept {
+    *produced = 0;
     return guarded(schedule, error, [&] {
         Schedule parsed = parse_schedule(schedule);
         TimestampUs at = after;
         for (int i = 0; i < count; i++) {
             at = next_fire(parsed, at, anchor, *zone);
+            if (at >= kLatestTaskTimeUs) break;
             out[i] = at;
+            *produced = i + 1;
         }
     });
 }
@@ -73,6 +90,8 @@ bool engine_first_fire(const char *schedule, TimestampUs start, TimestampUs not_
             *out = not_before;
         else
             *out = next_fire(parsed, not_before - 1, start, *zone);
+        if (*out >= kLatestTaskTimeUs)
+            throw std::out_of_range("The schedule's first run would be after 8999-12-31, the end of the supported range.");
     });
 }
 
@@ -92,10 +111,32 @@ bool engine_catch_up(const TaskPolicy *policy, TimestampUs slot, TimestampUs now
                    [&] { *out = decide_catch_up(*policy, slot, now, max_catch_up, *zone); });
 }
 
-bool engine_describe(const char *schedule, const char *zone_name, char *out, size_t out_size, CoreError *error) noexcept {
+bool engine_describe(const char *schedule, const char *zone_name, char *out, size_t out_size, size_t *length,
+                     CoreError *error) noexcept {
     return guarded(schedule, error, [&] {
-        copy_text(out, out_size, describe_schedule(parse_schedule(schedule), zone_name).c_str());
+        const std::string description = describe_schedule(parse_schedule(schedule), zone_name);
+        *length = description.size();
+        if (out_size > 0) {
+            const size_t n = std::min(description.size(), out_size - 1);
+            std::memcpy(out, description.data(), n);
+            out[n] = '\0';
+        }
     });
+}
+
+void copy_utf8_text(char *to, size_t size, const char *from) noexcept {
+    if (size == 0) return;
+    if (from == nullptr) from = "";
+    size_t n = std::strlen(from);
+    if (n >= size) {
+        n = size - 1;
+        // Back up over continuation bytes (10xxxxxx) to the lead byte of the character cut in two, and drop it too.
+        size_t lead = n;
+        while (lead > 0 && (static_cast<unsigned char>(from[lead]) & 0xC0) == 0x80) lead--;
+        n = lead;
+    }
+    std::memcpy(to, from, n);
+    to[n] = '\0';
 }
 
 }  // namespace chronos

@@ -28,16 +28,21 @@ int64_t add_months_to_local(int64_t local_seconds, int64_t months) {
 }
 
 TimestampUs add_scaled_interval(TimestampUs at, const CalendarInterval &interval, int64_t times, const TimeZone &zone) {
+    const int64_t months = checked_mul<int64_t>(interval.months, times);
+    const int64_t days = checked_mul<int64_t>(interval.days, times);
+    if (months > INT32_MAX || months < INT32_MIN || days > INT32_MAX || days < INT32_MIN)
+        throw std::overflow_error("time arithmetic overflows");
     CalendarInterval scaled;
-    scaled.months = static_cast<int32_t>(interval.months * times);
-    scaled.days = static_cast<int32_t>(interval.days * times);
-    scaled.microseconds = interval.microseconds * times;
+    scaled.months = static_cast<int32_t>(months);
+    scaled.days = static_cast<int32_t>(days);
+    scaled.microseconds = checked_mul(interval.microseconds, times);
     return add_interval(at, scaled, zone);
 }
 
 }  // namespace
 
 TimestampUs add_interval(TimestampUs at, const CalendarInterval &interval, const TimeZone &zone) {
+    check_supported_instant(at);
     const int64_t unix_us = at + kPgEpochUnixSeconds * kUsPerSecond;
     int64_t seconds = floor_div(unix_us, kUsPerSecond);
     const int64_t fraction = unix_us - seconds * kUsPerSecond;
@@ -47,7 +52,8 @@ TimestampUs add_interval(TimestampUs at, const CalendarInterval &interval, const
     if (interval.days != 0)
         seconds = local_to_unix_like_postgres(
             zone, to_local_seconds(zone, seconds) + int64_t{interval.days} * kSecondsPerDay);
-    return timestamp_at(seconds) + fraction + interval.microseconds;
+    check_supported_instant(timestamp_at(seconds));
+    return checked_add(timestamp_at(seconds) + fraction, interval.microseconds);
 }
 
 TimestampUs next_fixed_rate_fire(const CalendarInterval &interval, TimestampUs after, TimestampUs anchor,
@@ -57,7 +63,8 @@ TimestampUs next_fixed_rate_fire(const CalendarInterval &interval, TimestampUs a
         throw std::invalid_argument("a fixed-rate interval must be positive");
     if (after < anchor) return anchor;
     if (interval.months == 0 && interval.days == 0)
-        return anchor + (floor_div(after - anchor, interval.microseconds) + 1) * interval.microseconds;
+        return checked_add(anchor, checked_mul(floor_div(after - anchor, interval.microseconds) + 1,
+                                               interval.microseconds));
 
     // Months and days vary in length: estimate k from the average, then step to the smallest k whose fire time is after
     // `after`. The estimate is off by a few days at most, so only a few steps are taken.
@@ -89,8 +96,8 @@ TimestampUs next_every_days_fire(const EveryDays &every, TimestampUs after, Time
     const int64_t base_day = fire_on(anchor_day) >= anchor ? anchor_day : anchor_day + 1;
     // A fire on local day d happens before local day d + 2 begins, so periods ending two days before `after` are past.
     int64_t j = std::max<int64_t>(0, floor_div(local_day_of(after) - 2 - base_day, every.days));
-    TimestampUs fire = fire_on(base_day + j * every.days);
-    while (fire <= after) fire = fire_on(base_day + ++j * every.days);
+    TimestampUs fire = fire_on(checked_add(base_day, checked_mul<int64_t>(j, every.days)));
+    while (fire <= after) fire = fire_on(checked_add(base_day, checked_mul<int64_t>(++j, every.days)));
     return fire;
 }
 

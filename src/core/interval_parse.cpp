@@ -155,7 +155,10 @@ std::vector<IntervalReader::Token> IntervalReader::split_tokens() const {
         } else if (c == '-') {
             fail_interval("The interval " + quoted(text_) + " is negative: a schedule interval must be positive.");
         } else {
-            fail_interval("The character " + quoted(text_.substr(i, 1)) + " is not valid in the interval " +
+            // The whole character: a lead byte and its UTF-8 continuation bytes.
+            size_t end = i + 1;
+            while (end < text_.size() && (static_cast<unsigned char>(text_[end]) & 0xC0) == 0x80) end++;
+            fail_interval("The character " + quoted(text_.substr(i, end - i)) + " is not valid in the interval " +
                           quoted(text_) + ".");
         }
     }
@@ -352,9 +355,15 @@ void IntervalReader::add_clock(const std::string &clock) {
     add_scaled_microseconds(fraction_us, 1);
 }
 
-void require_at_least_one_second(const CalendarInterval &interval, std::string_view text) {
+// At least 1 second and at most 100 years (kMaxIntervalSeconds, a month counting as the average Gregorian month).
+void require_supported_length(const CalendarInterval &interval, std::string_view text) {
     if (interval.months == 0 && interval.days == 0 && interval.microseconds < kUsPerSecond)
         fail_interval("The interval " + quoted(text) + " is too short: an interval must be at least 1 second.");
+    const double seconds = static_cast<double>(interval.months) * kAverageMonthSeconds +
+                           static_cast<double>(interval.days) * kSecondsPerDay +
+                           static_cast<double>(interval.microseconds) / kUsPerSecond;
+    if (seconds > static_cast<double>(kMaxIntervalSeconds))
+        fail_interval("The interval " + quoted(text) + " is too long: an interval is at most 100 years.");
 }
 
 // Go's units, longest spelling first so that "ms" is not read as "m".
@@ -430,7 +439,7 @@ std::string lower_ascii(std::string_view text) {
 CalendarInterval parse_interval_text(std::string_view text) {
     text = trim_blanks(text);
     CalendarInterval interval = IntervalReader(text).read();
-    require_at_least_one_second(interval, text);
+    require_supported_length(interval, text);
     return interval;
 }
 
@@ -440,7 +449,7 @@ CalendarInterval parse_duration(std::string_view text) {
     if (!read_go_duration(lower_ascii(text), &microseconds)) return parse_interval_text(text);
     CalendarInterval interval;
     interval.microseconds = microseconds;
-    require_at_least_one_second(interval, text);
+    require_supported_length(interval, text);
     return interval;
 }
 

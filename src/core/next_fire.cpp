@@ -10,10 +10,10 @@
 namespace chronos {
 
 void check_supported_instant(TimestampUs at) {
-    // 2000-01-01 +/- 600 and 7000 years, comfortably inside Boost's calendar and far from int64 overflow.
+    // 2000-01-01 - 600 and + 7500 years (beyond the tasks' range, 1900..8999, by more than the longest interval), comfortably inside Boost's calendar and far from int64 overflow.
     constexpr int64_t kYearUs = 31556952 * kUsPerSecond;
-    if (at < -600 * kYearUs || at > 7000 * kYearUs)
-        throw std::out_of_range("time stamp out of range for schedule computation (years 1400 to 9000 are supported)");
+    if (at < -600 * kYearUs || at > 7500 * kYearUs)
+        throw std::out_of_range("time stamp out of range for schedule computation (years 1400 to 9500 are supported)");
 }
 
 int64_t first_instant_of(const TimeZone &zone, int64_t local_seconds) {

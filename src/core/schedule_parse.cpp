@@ -378,10 +378,12 @@ EveryDays read_every_days(const std::vector<std::string_view> &words, std::strin
             "every second hour.");
     int64_t count = 1;
     if (words.size() == 2) count = is_digits(words[0]) && words[0].size() <= 9 ? std::stoll(std::string(words[0])) : 0;
-    if (count < 1 || count * (in_weeks ? 7 : 1) > INT32_MAX)
+    // At most 100 years (36525 days), like every interval.
+    constexpr int64_t kMaxDays = kMaxIntervalSeconds / kSecondsPerDay;
+    if (count < 1 || count * (in_weeks ? 7 : 1) > kMaxDays)
         throw ScheduleError("The count " + quoted(words[0]) + " in " + quoted(text) +
                                 " must be a whole number between 1 and " +
-                                std::to_string(INT32_MAX / (in_weeks ? 7 : 1)) + ".",
+                                std::to_string(kMaxDays / (in_weeks ? 7 : 1)) + " (at most 100 years).",
                             kEveryDaysHint);
     EveryDays every;
     every.days = static_cast<int32_t>(count * (in_weeks ? 7 : 1));

@@ -6,6 +6,14 @@ extern "C" {
 #include "utils/lsyscache.h"
 }
 
+void report_missing_column(const char *relation, const char *column) {
+    ereport(ERROR, (errcode(ERRCODE_UNDEFINED_COLUMN),
+                    errmsg("column \"%s\" of relation chronos.%s does not exist", column, relation),
+                    errdetail("pg_chronos needs the columns its install script created; one was renamed or dropped."),
+                    errhint("Restore the column, or reinstall the extension (DROP EXTENSION pg_chronos; CREATE "
+                            "EXTENSION pg_chronos) or update it (ALTER EXTENSION pg_chronos UPDATE).")));
+}
+
 Oid chronos_relation(const char *name) {
     Oid schema = get_namespace_oid("chronos", true);
     return OidIsValid(schema) ? get_relname_relid(name, schema) : InvalidOid;
@@ -24,7 +32,7 @@ void find_columns(Relation rel, const char *const *names, int count, ColumnNumbe
                 numbers->number[c] = attr->attnum;
         }
         if (numbers->number[c] == InvalidAttrNumber)
-            elog(ERROR, "pg_chronos: column %s.%s is missing", RelationGetRelationName(rel), names[c]);
+            report_missing_column(RelationGetRelationName(rel), names[c]);
     }
     numbers->relid = RelationGetRelid(rel);
 }

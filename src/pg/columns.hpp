@@ -17,6 +17,9 @@ struct ColumnNumbers {
     AttrNumber number[kMaxColumns];  // number[i]: attribute number of names[i]
 };
 
+// Raises 42703 (undefined_column) for column `column` of chronos.`relation`, with a hint to reinstall or update.
+pg_attribute_noreturn() void report_missing_column(const char *relation, const char *column);
+
 // Fills `numbers` for the `count` columns `names` of `rel`, unless it already holds those of `rel`. Errors when a
-// column is missing.
+// column is missing (report_missing_column).
 void find_columns(Relation rel, const char *const *names, int count, ColumnNumbers *numbers);

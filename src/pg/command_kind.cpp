@@ -39,7 +39,7 @@ bool needs_top_level(Node *stmt) {
         case T_DiscardStmt:
             return castNode(DiscardStmt, stmt)->target == DISCARD_ALL;
         case T_CallStmt:
-        case T_TransactionStmt:
+        case T_TransactionStmt:  // refused (see transaction_control), but never inside a transaction block
         case T_CreatedbStmt:
         case T_DropdbStmt:
         case T_AlterSystemStmt:
@@ -52,6 +52,33 @@ bool needs_top_level(Node *stmt) {
         default:
             return false;
     }
+}
+
+// The statement as written, for the message refusing it: END and ABORT parse as COMMIT and ROLLBACK.
+const char *transaction_statement_name(const TransactionStmt *stmt, const char *source) {
+    switch (stmt->kind) {
+        case TRANS_STMT_BEGIN:
+            return "BEGIN";
+        case TRANS_STMT_START:
+            return "START TRANSACTION";
+        case TRANS_STMT_COMMIT:
+            return pg_strncasecmp(source, "end", 3) == 0 ? "END" : "COMMIT";
+        case TRANS_STMT_ROLLBACK:
+            return pg_strncasecmp(source, "abort", 5) == 0 ? "ABORT" : "ROLLBACK";
+        case TRANS_STMT_SAVEPOINT:
+            return "SAVEPOINT";
+        case TRANS_STMT_RELEASE:
+            return "RELEASE SAVEPOINT";
+        case TRANS_STMT_ROLLBACK_TO:
+            return "ROLLBACK TO SAVEPOINT";
+        case TRANS_STMT_PREPARE:
+            return "PREPARE TRANSACTION";
+        case TRANS_STMT_COMMIT_PREPARED:
+            return "COMMIT PREPARED";
+        case TRANS_STMT_ROLLBACK_PREPARED:
+            return "ROLLBACK PREPARED";
+    }
+    return "transaction control";
 }
 
 }  // namespace
@@ -74,7 +101,7 @@ bool classify_plain_statement(const char *command, CommandKind *kind) {
         return false;
     for (const auto &plain : kPlain) {
         if (strlen(plain[0]) == length && pg_strncasecmp(word, plain[0], length) == 0) {
-            *kind = {1, false, NULL, plain[1]};
+            *kind = {1, false, NULL, plain[1], false, NULL};
             return true;
         }
     }
@@ -82,17 +109,36 @@ bool classify_plain_statement(const char *command, CommandKind *kind) {
 }
 
 CommandKind classify_command(const char *command) {
-    CommandKind kind = {0, false, NULL, NULL};
+    CommandKind kind = {0, false, NULL, NULL, false, NULL};
     List *trees = raw_parser(command, RAW_PARSE_DEFAULT);
     ListCell *lc;
     foreach (lc, trees) {
-        Node *stmt = lfirst_node(RawStmt, lc)->stmt;
+        RawStmt *raw = lfirst_node(RawStmt, lc);
+        Node *stmt = raw->stmt;
         kind.statements++;
         kind.last_tag = GetCommandTagName(CreateCommandTag(stmt));
         if (!kind.needs_top_level && needs_top_level(stmt)) {
             kind.needs_top_level = true;
             kind.top_level_reason = kind.last_tag;
         }
+        if (!kind.transaction_control && IsA(stmt, TransactionStmt)) {
+            kind.transaction_control = true;
+            const char *source = command + raw->stmt_location;
+            while (isspace((unsigned char)*source))
+                source++;
+            kind.transaction_control_tag = transaction_statement_name(castNode(TransactionStmt, stmt), source);
+        }
     }
     return kind;
+}
+
+void refuse_transaction_control(const char *column, const CommandKind *kind) {
+    ereport(ERROR, (errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+                    errmsg("task %s cannot use %s", column, kind->transaction_control_tag),
+                    errdetail("The worker begins and ends the transactions a task runs in; transaction control "
+                              "statements (BEGIN, START TRANSACTION, COMMIT, END, ROLLBACK, ABORT, SAVEPOINT, "
+                              "RELEASE, PREPARE TRANSACTION, COMMIT PREPARED, ROLLBACK PREPARED) are not allowed in "
+                              "a task's %s.",
+                              column),
+                    errhint("Put the statements in a procedure that uses COMMIT and CALL it.")));
 }

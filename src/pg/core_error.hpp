@@ -3,5 +3,7 @@
 #include "core/engine.hpp"
 #include "postgres.hpp"
 
-// Raises the error described by `error` with SQLSTATE 22023 (invalid_parameter_value). Never returns.
+// Raises the error described by `error`: SQLSTATE 22023 (invalid_parameter_value) for a bad schedule or argument,
+// 22008 (datetime_field_overflow) for a time outside the supported range. Texts are cut at whole characters of the
+// database encoding. Never returns.
 pg_attribute_noreturn() void raise_core_error(const chronos::CoreError *error);

@@ -9,6 +9,7 @@ bool zone_or_error(const char *timezone, chronos::TimeZone *zone, chronos::CoreE
     if (timezone != NULL && find_time_zone(timezone, zone))
         return true;
     if (error != NULL) {
+        error->kind = chronos::CoreError::invalid_value;
         snprintf(error->message, sizeof error->message, "unknown time zone \"%s\"", timezone ? timezone : "");
         error->detail[0] = '\0';
         snprintf(error->hint, sizeof error->hint, "Use a name from pg_timezone_names, for example 'Europe/Paris'.");

@@ -26,8 +26,11 @@ extern "C" Datum chronos_next_runs(PG_FUNCTION_ARGS) {
             const char *schedule = text_to_cstring(PG_GETARG_TEXT_PP(0));
             TimestampTz after = PG_GETARG_TIMESTAMPTZ(1);
             int32 count = PG_GETARG_INT32(2);
-            if (TIMESTAMP_NOT_FINITE(after))
-                ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE), errmsg("after must be a finite timestamp")));
+            if (after < chronos::kEarliestTaskTimeUs || after >= chronos::kLatestTaskTimeUs)
+                ereport(ERROR, (errcode(ERRCODE_DATETIME_VALUE_OUT_OF_RANGE),
+                                errmsg("after is outside the supported range"),
+                                errdetail("Fire times are computed from 1900-01-01 to 8999-12-31 (UTC)."),
+                                errhint("Give a finite timestamp in that range, or leave after out for now().")));
             if (count < 0 || count > kMaxPreviewCount)
                 ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
                                 errmsg("count must be between 0 and %d", kMaxPreviewCount),
@@ -40,8 +43,9 @@ extern "C" Datum chronos_next_runs(PG_FUNCTION_ARGS) {
             chronos::CoreError error;
             int n = count;
             // next_runs('nightly') reaches this function (text wins over the task overload's name): a text that is
-            // not a schedule but names a task previews that task.
-            if (!chronos::engine_next_fires(schedule, after, after, &zone, count, fires, &error)) {
+            // not a schedule but names a task previews that task. Fewer than `count` come back when the schedule
+            // reaches the end of the supported range.
+            if (!chronos::engine_next_fires(schedule, after, after, &zone, count, fires, &n, &error)) {
                 if (!task_name_exists(schedule))
                     raise_core_error(&error);
                 n = preview_task_runs(schedule, count, fires);
@@ -69,9 +73,17 @@ extern "C" Datum chronos_describe_schedule(PG_FUNCTION_ARGS) {
     chronos::TimeZone zone;
     lookup_time_zone(PG_ARGISNULL(1) ? NULL : text_to_cstring(PG_GETARG_TEXT_PP(1)), &zone);
 
-    char description[512];
+    // Most descriptions fit the first buffer; a longer one is asked for again, whole, in a buffer of its length.
+    char first[512];
+    char *description = first;
+    size_t length = 0;
     chronos::CoreError error;
-    if (!chronos::engine_describe(schedule, zone.name, description, sizeof description, &error))
+    if (!chronos::engine_describe(schedule, zone.name, first, sizeof first, &length, &error))
         raise_core_error(&error);
+    if (length >= sizeof first) {
+        description = (char *)palloc(length + 1);
+        if (!chronos::engine_describe(schedule, zone.name, description, length + 1, &length, &error))
+            raise_core_error(&error);
+    }
     PG_RETURN_TEXT_P(cstring_to_text(description));
 }

@@ -84,9 +84,11 @@ int preview_task_runs(const char *name, int count, chronos::TimestampUs *fires) 
             lookup_time_zone(SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 3), &zone);
             TimestampTz start = DatumGetTimestampTz(column(4, &isnull));
             chronos::CoreError error;
-            if (!chronos::engine_next_fires(schedule, fires[0], start, &zone, (int)limit - 1, &fires[1], &error))
+            int produced;
+            if (!chronos::engine_next_fires(schedule, fires[0], start, &zone, (int)limit - 1, &fires[1], &produced,
+                                            &error))
                 raise_core_error(&error);
-            n = (int)limit;
+            n = 1 + produced;
         }
     }
     while (!no_end && n > 0 && fires[n - 1] > DatumGetTimestampTz(end))

@@ -2,6 +2,7 @@
 // status, start_time, next_exec_time), so that a bad row is refused with a clear error and nothing reaches the workers
 // unchecked. After commit, a task due sooner than the sleeping watcher expects wakes it.
 #include "catalog.hpp"
+#include "columns.hpp"
 #include "command_kind.hpp"
 #include "core_error.hpp"
 #include "next_exec_time.hpp"
@@ -34,13 +35,34 @@ TimestampTz pending_due = DT_NOEND;
 enum Column {
     c_name, c_type, c_schedule, c_timezone, c_command, c_owner, c_status, c_start_time, c_next_exec_time,
     c_transactional, c_timeout, c_max_retries, c_retry_delay, c_max_failures, c_catch_up, c_end_time, c_max_runs,
-    c_notify_on, c_notify_match, c_notify_channel, c_on_failure, c_run_requested, c_column_count
+    c_notify_on, c_notify_match, c_notify_channel, c_on_failure, c_run_requested, c_run_count, c_failure_count,
+    c_attempt, c_column_count
 };
 const char *const kColumnNames[c_column_count] = {
     "name",        "type",        "schedule",    "timezone",       "command",   "owner",
     "status",      "start_time",  "next_exec_time", "transactional", "timeout", "max_retries",
     "retry_delay", "max_failures", "catch_up",   "end_time",       "max_runs",  "notify_on",
-    "notify_match", "notify_channel", "on_failure", "run_requested"};
+    "notify_match", "notify_channel", "on_failure", "run_requested", "run_count", "failure_count",
+    "attempt"};
+
+// Columns declared NOT NULL that the trigger reads and does not derive, with the default to suggest. (type, timezone,
+// owner, status and start_time are derived when NULL; a NULL command is left to PostgreSQL's own NOT NULL check.)
+// Checked first, so that no NULL is ever read as a value.
+struct RequiredColumn {
+    Column column;
+    const char *default_text;
+};
+const RequiredColumn kRequiredColumns[] = {
+    {c_max_retries, "0"},  {c_retry_delay, "'1 minute'"}, {c_catch_up, "'skip'"},
+    {c_notify_on, "'never'"}, {c_notify_channel, "'chronos'"}, {c_run_requested, "false"}, {c_run_count, "0"},
+    {c_failure_count, "0"},   {c_attempt, "1"}};
+
+// The documented ranges of the counters (docs/limits.md).
+constexpr int64 kMaxRetries = 1000;
+constexpr int64 kMaxFailures = 1000000;
+constexpr int64 kMaxRuns = INT64CONST(1000000000000);
+constexpr int64 kMaxRunCount = INT64CONST(1000000000000000);
+constexpr int64 kMaxFailureCount = 1000000000;
 
 // Whether this transaction asked for a manual run (chronos.run_now()).
 bool pending_manual = false;
@@ -50,10 +72,28 @@ struct TaskRow {
     char *text[c_column_count];
 };
 
+// The attribute number of column `c`; 42703 when it was renamed or dropped.
+int column_number(TupleDesc desc, Column c) {
+    int attnum = SPI_fnumber(desc, kColumnNames[c]);
+    if (attnum <= 0)
+        report_missing_column("tasks", kColumnNames[c]);
+    return attnum;
+}
+
 void read_row(HeapTuple tuple, TupleDesc desc, TaskRow *row) {
-    for (int c = 0; c < c_column_count; c++) {
-        int attnum = SPI_fnumber(desc, kColumnNames[c]);
-        row->text[c] = SPI_getvalue(tuple, desc, attnum);
+    for (int c = 0; c < c_column_count; c++)
+        row->text[c] = SPI_getvalue(tuple, desc, column_number(desc, (Column)c));
+}
+
+void check_required(char **text) {
+    for (const RequiredColumn &required : kRequiredColumns) {
+        if (text[required.column] != NULL)
+            continue;
+        const char *name = kColumnNames[required.column];
+        ereport(ERROR, (errcode(ERRCODE_NOT_NULL_VIOLATION), errmsg("task %s cannot be NULL", name),
+                        errdetail("Column \"%s\" of chronos.tasks is NOT NULL.", name),
+                        errhint("Leave %s out (or write DEFAULT) to get its default, %s.", name,
+                                required.default_text)));
     }
 }
 
@@ -89,7 +129,7 @@ void check_command(const char *column, const char *command, const char *transact
                         errhint("Give one or more SQL statements, for example 'VACUUM ANALYZE my_table'.")));
     MemoryContext context = CurrentMemoryContext;
     ErrorData *volatile syntax_error = NULL;
-    CommandKind kind = {0, false, NULL, NULL};
+    CommandKind kind = {0, false, NULL, NULL, false, NULL};
     PG_TRY();
     {
         kind = classify_command(command);
@@ -110,6 +150,8 @@ void check_command(const char *column, const char *command, const char *transact
     if (kind.statements == 0)
         ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE), errmsg("task %s has no statement", column),
                         errhint("Give one or more SQL statements, for example 'VACUUM ANALYZE my_table'.")));
+    if (kind.transaction_control)
+        refuse_transaction_control(column, &kind);
     if (transactional != NULL && strcmp(transactional, "t") == 0 && kind.needs_top_level)
         ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE), errmsg("task %s cannot run in a transaction", column),
                         errdetail("%s cannot run inside a transaction block.", kind.top_level_reason),
@@ -131,33 +173,65 @@ bool one_of(const char *value, const char *const *allowed) {
     return false;
 }
 
-// At least `min_us` microseconds long, counting a month as 30 days and a day as 24 hours.
-bool interval_at_least(const char *text, int64 min_us) {
+// An interval's length in microseconds, a month counting as the average Gregorian month (as the core counts it), and
+// whether all its parts are >= 0.
+double interval_length_us(const char *text, bool *non_negative) {
     Interval *span = DatumGetIntervalP(
         DirectFunctionCall3(interval_in, CStringGetDatum(text), ObjectIdGetDatum(InvalidOid), Int32GetDatum(-1)));
-    double total = span->time + (double)span->day * USECS_PER_DAY + (double)span->month * 30 * USECS_PER_DAY;
-    return span->time >= 0 && span->day >= 0 && span->month >= 0 && total >= (double)min_us;
+    *non_negative = span->time >= 0 && span->day >= 0 && span->month >= 0;
+    return (double)span->time + (double)span->day * USECS_PER_DAY +
+           (double)span->month * chronos::kAverageMonthSeconds * USECS_PER_SEC;
 }
 
-// The run controls: timeouts, retries, failures, catch-up, end, notifications, on_failure.
+// Between `min_us` and 100 years (chronos::kMaxIntervalUs), every part >= 0.
+bool interval_in_range(const char *text, int64 min_us) {
+    bool non_negative;
+    double length = interval_length_us(text, &non_negative);
+    return non_negative && length >= (double)min_us && length <= (double)chronos::kMaxIntervalUs;
+}
+
+// An integer column's text (int4 or int8 output) within [low, high].
+bool integer_in_range(const char *text, int64 low, int64 high) {
+    errno = 0;
+    char *end;
+    long long value = strtoll(text, &end, 10);
+    return errno == 0 && *end == '\0' && value >= low && value <= high;
+}
+
+void check_integer(char **text, const ColumnChanged &changed, Column c, int64 low, int64 high, const char *allowed,
+                   const char *hint) {
+    if (text[c] != NULL && changed(c) && !integer_in_range(text[c], low, high))
+        invalid_control(kColumnNames[c], text[c], allowed, hint);
+}
+
+// The run controls: timeouts, retries, failures, catch-up, end, notifications, on_failure; and the counters the workers
+// keep, which users may reset but not push out of range.
 void check_controls(char **text, const ColumnChanged &changed) {
     static const char *const kCatchUp[] = {"skip", "once", "all", NULL};
     static const char *const kNotifyOn[] = {"never", "failure", "success", "always", "match", NULL};
-    if (text[c_timeout] && changed(c_timeout) && !interval_at_least(text[c_timeout], 1000))
-        invalid_control("timeout", text[c_timeout], "A timeout is a positive interval of at least 1 millisecond.",
+    if (text[c_timeout] && changed(c_timeout) && !interval_in_range(text[c_timeout], 1000))
+        invalid_control("timeout", text[c_timeout],
+                        "A timeout is a positive interval from 1 millisecond to 100 years.",
                         "For example timeout => '5 minutes'; NULL uses chronos.default_timeout.");
-    if (changed(c_retry_delay) && !interval_at_least(text[c_retry_delay], USECS_PER_SEC))
-        invalid_control("retry_delay", text[c_retry_delay], "retry_delay is a positive interval of at least 1 second.",
+    if (changed(c_retry_delay) && !interval_in_range(text[c_retry_delay], USECS_PER_SEC))
+        invalid_control("retry_delay", text[c_retry_delay],
+                        "retry_delay is a positive interval from 1 second to 100 years.",
                         "For example retry_delay => '30 seconds'.");
-    if (changed(c_max_retries) && atoi(text[c_max_retries]) < 0)
-        invalid_control("max_retries", text[c_max_retries], "max_retries is 0 (no retry) or more.",
-                        "For example max_retries => 3.");
-    if (text[c_max_failures] && changed(c_max_failures) && atoi(text[c_max_failures]) < 1)
-        invalid_control("max_failures", text[c_max_failures], "max_failures is NULL (never) or at least 1.",
-                        "For example max_failures => 5.");
-    if (text[c_max_runs] && changed(c_max_runs) && atoll(text[c_max_runs]) < 1)
-        invalid_control("max_runs", text[c_max_runs], "max_runs is NULL (no limit) or at least 1.",
-                        "For example max_runs => 10.");
+    check_integer(text, changed, c_max_retries, 0, kMaxRetries, "max_retries is from 0 (no retry) to 1000.",
+                  "For example max_retries => 3.");
+    check_integer(text, changed, c_max_failures, 1, kMaxFailures,
+                  "max_failures is NULL (never) or from 1 to 1000000.", "For example max_failures => 5.");
+    check_integer(text, changed, c_max_runs, 1, kMaxRuns, "max_runs is NULL (no limit) or from 1 to 1000000000000.",
+                  "For example max_runs => 10.");
+    check_integer(text, changed, c_run_count, 0, kMaxRunCount,
+                  "run_count is kept by the workers; it may be reset to 0 (or set from 0 to 1000000000000000).",
+                  "Leave run_count out, or set it to 0 to count again from the start.");
+    check_integer(text, changed, c_failure_count, 0, kMaxFailureCount,
+                  "failure_count is kept by the workers; it may be reset to 0 (or set from 0 to 1000000000).",
+                  "Leave failure_count out, or set it to 0 to forget earlier failures.");
+    check_integer(text, changed, c_attempt, 1, kMaxRetries + 1,
+                  "attempt is kept by the workers; it may be reset to 1 (or set from 1 to 1001).",
+                  "Leave attempt out, or set it to 1 so that the next run is a first attempt.");
     if (changed(c_catch_up) && !one_of(text[c_catch_up], kCatchUp))
         invalid_control("catch_up", text[c_catch_up], "catch_up is 'skip', 'once' or 'all'.",
                         "'skip' runs at the next future slot, 'once' runs once now, 'all' runs every missed slot.");
@@ -170,7 +244,7 @@ void check_controls(char **text, const ColumnChanged &changed) {
                         "notify_on 'match' needs keywords in notify_match.",
                         "For example notify_match => ARRAY['deadlock', 'timeout'].");
     if (changed(c_notify_channel) && (text[c_notify_channel][0] == '\0' || strlen(text[c_notify_channel]) >= NAMEDATALEN))
-        invalid_control("notify_channel", text[c_notify_channel], "A channel name has 1 to 63 characters.",
+        invalid_control("notify_channel", text[c_notify_channel], "A channel name has 1 to 63 bytes.",
                         "For example notify_channel => 'chronos'.");
     if (text[c_on_failure] && changed(c_on_failure))
         check_command("on_failure", text[c_on_failure], "t");
@@ -217,6 +291,28 @@ char *timestamp_text(TimestampTz t) {
     return DatumGetCString(DirectFunctionCall1(timestamptz_out, TimestampTzGetDatum(t)));
 }
 
+// How to fix a bad start_time, next_exec_time or end_time.
+int timestamp_hint(const char *column) {
+    return strcmp(column, "end_time") == 0     ? errhint("Leave end_time NULL for no end.")
+           : strcmp(column, "start_time") == 0 ? errhint("Leave start_time out to start now.")
+                                               : errhint("Leave next_exec_time out to have it computed from the "
+                                                         "schedule.");
+}
+
+// start_time, next_exec_time and end_time are finite and lie in the range the schedules are computed in.
+TimestampTz supported_timestamp(const char *column, const char *text) {
+    TimestampTz t = timestamp_of(text);
+    if (TIMESTAMP_NOT_FINITE(t))
+        ereport(ERROR, (errcode(ERRCODE_DATETIME_VALUE_OUT_OF_RANGE), errmsg("%s must be a finite timestamp", column),
+                        timestamp_hint(column)));
+    if (t < chronos::kEarliestTaskTimeUs || t >= chronos::kLatestTaskTimeUs)
+        ereport(ERROR, (errcode(ERRCODE_DATETIME_VALUE_OUT_OF_RANGE),
+                        errmsg("%s \"%s\" is out of the supported range", column, text),
+                        errdetail("Times of tasks lie between 1900-01-01 and 8999-12-31 (UTC)."),
+                        timestamp_hint(column)));
+    return t;
+}
+
 // next_exec_time when the task (re)enters the schedule: a once task runs at its start time, a loop task at its first
 // fire time not before now.
 TimestampTz first_exec_time(const char *type, const char *schedule, const char *timezone, TimestampTz start) {
@@ -242,7 +338,7 @@ void wake_at_commit(XactEvent event, void *) {
 }
 
 void set_column(TupleDesc desc, Column c, const char *text, int *columns, Datum *values, bool *nulls, int *n) {
-    int attnum = SPI_fnumber(desc, kColumnNames[c]);
+    int attnum = column_number(desc, c);
     Oid input, ioparam;
     getTypeInputInfo(TupleDescAttr(desc, attnum - 1)->atttypid, &input, &ioparam);
     columns[*n] = attnum;
@@ -275,6 +371,7 @@ extern "C" Datum chronos_task_before_write(PG_FUNCTION_ARGS) {
     const ColumnChanged changed = {is_update, &row, &old};
 
     char **text = row.text;
+    check_required(text);
     if (text[c_command] != NULL && (changed(c_command) || changed(c_transactional)))
         check_command("command", text[c_command], text[c_transactional]);
     check_controls(text, changed);
@@ -302,10 +399,13 @@ extern "C" Datum chronos_task_before_write(PG_FUNCTION_ARGS) {
                         errhint("Set status to 'paused' to stop a task and to 'scheduled' to resume it.")));
 
     TimestampTz start = text[c_start_time] ? timestamp_of(text[c_start_time]) : GetCurrentTransactionStartTimestamp();
-    if (TIMESTAMP_NOT_FINITE(start))
-        ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE), errmsg("start_time must be a finite timestamp"),
-                        errhint("Leave start_time out to start now.")));
+    if (text[c_start_time] && changed(c_start_time))
+        start = supported_timestamp("start_time", text[c_start_time]);
     text[c_start_time] = timestamp_text(start);
+    if (text[c_next_exec_time] && changed(c_next_exec_time))
+        supported_timestamp("next_exec_time", text[c_next_exec_time]);
+    if (text[c_end_time] && changed(c_end_time))
+        supported_timestamp("end_time", text[c_end_time]);
 
     // A user who sets next_exec_time moves the next run; otherwise it follows from what changed.
     bool scheduled = strcmp(text[c_status], "scheduled") == 0;
@@ -315,6 +415,8 @@ extern "C" Datum chronos_task_before_write(PG_FUNCTION_ARGS) {
     if (!user_moved && scheduled && (text[c_next_exec_time] == NULL || resumed || reshaped))
         text[c_next_exec_time] =
             timestamp_text(first_exec_time(text[c_type], text[c_schedule], text[c_timezone], start));
+    else if (reshaped)
+        (void)first_exec_time(text[c_type], text[c_schedule], text[c_timezone], start);  // it must have one
     if (scheduled && text[c_next_exec_time] != NULL)
         pending_due = Min(pending_due, timestamp_of(text[c_next_exec_time]));
     bool moved = changed(c_end_time) || changed(c_next_exec_time) || reshaped || resumed;

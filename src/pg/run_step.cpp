@@ -166,7 +166,8 @@ bool catch_up_allows_run(ClaimedTask *task, TimestampTz now) {
     return false;
 }
 
-// Whether the command runs in one transaction with its bookkeeping; a command that does not parse fails its run.
+// Whether the command runs in one transaction with its bookkeeping; a command that does not parse, or holds
+// transaction control, fails its run.
 bool classify_for_run(const ClaimedTask *task, CommandKind *kind, RunOutcome *failure) {
     if (classify_plain_statement(task->command, kind))
         return true;
@@ -187,6 +188,15 @@ bool classify_for_run(const ClaimedTask *task, CommandKind *kind, RunOutcome *fa
         failure->result = NULL;
     }
     PG_END_TRY();
+    if (parsed && kind->transaction_control) {
+        // Refused when written; a row written before 1.1, or with the trigger disabled, is refused here.
+        failure->succeeded = false;
+        failure->error = psprintf("0A000: task command cannot use %s (the worker owns the transaction: put the "
+                                  "statements in a procedure that uses COMMIT, and CALL it)",
+                                  kind->transaction_control_tag);
+        failure->result = NULL;
+        return false;
+    }
     return parsed;
 }
 

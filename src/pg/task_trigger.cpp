@@ -36,14 +36,14 @@ enum Column {
     c_name, c_type, c_schedule, c_timezone, c_command, c_owner, c_status, c_start_time, c_next_exec_time,
     c_transactional, c_timeout, c_max_retries, c_retry_delay, c_max_failures, c_catch_up, c_end_time, c_max_runs,
     c_notify_on, c_notify_match, c_notify_channel, c_on_failure, c_run_requested, c_run_count, c_failure_count,
-    c_attempt, c_column_count
+    c_attempt, c_crash_count, c_column_count
 };
 const char *const kColumnNames[c_column_count] = {
     "name",        "type",        "schedule",    "timezone",       "command",   "owner",
     "status",      "start_time",  "next_exec_time", "transactional", "timeout", "max_retries",
     "retry_delay", "max_failures", "catch_up",   "end_time",       "max_runs",  "notify_on",
     "notify_match", "notify_channel", "on_failure", "run_requested", "run_count", "failure_count",
-    "attempt"};
+    "attempt", "crash_count"};
 
 // Columns declared NOT NULL that the trigger reads and does not derive, with the default to suggest. (type, timezone,
 // owner, status and start_time are derived when NULL; a NULL command is left to PostgreSQL's own NOT NULL check.)
@@ -55,7 +55,7 @@ struct RequiredColumn {
 const RequiredColumn kRequiredColumns[] = {
     {c_max_retries, "0"},  {c_retry_delay, "'1 minute'"}, {c_catch_up, "'skip'"},
     {c_notify_on, "'never'"}, {c_notify_channel, "'chronos'"}, {c_run_requested, "false"}, {c_run_count, "0"},
-    {c_failure_count, "0"},   {c_attempt, "1"}};
+    {c_failure_count, "0"},   {c_attempt, "1"},        {c_crash_count, "0"}};
 
 // The documented ranges of the counters (docs/limits.md).
 constexpr int64 kMaxRetries = 1000;
@@ -63,6 +63,7 @@ constexpr int64 kMaxFailures = 1000000;
 constexpr int64 kMaxRuns = INT64CONST(1000000000000);
 constexpr int64 kMaxRunCount = INT64CONST(1000000000000000);
 constexpr int64 kMaxFailureCount = 1000000000;
+constexpr int64 kMaxCrashCount = 1000;  // chronos.max_crashes is at most this
 
 // Whether this transaction asked for a manual run (chronos.run_now()).
 bool pending_manual = false;
@@ -229,6 +230,9 @@ void check_controls(char **text, const ColumnChanged &changed) {
     check_integer(text, changed, c_failure_count, 0, kMaxFailureCount,
                   "failure_count is kept by the workers; it may be reset to 0 (or set from 0 to 1000000000).",
                   "Leave failure_count out, or set it to 0 to forget earlier failures.");
+    check_integer(text, changed, c_crash_count, 0, kMaxCrashCount,
+                  "crash_count is kept by the workers; it may be reset to 0 (or set from 0 to 1000).",
+                  "Leave crash_count out; scheduling a quarantined task again sets it to 0.");
     check_integer(text, changed, c_attempt, 1, kMaxRetries + 1,
                   "attempt is kept by the workers; it may be reset to 1 (or set from 1 to 1001).",
                   "Leave attempt out, or set it to 1 so that the next run is a first attempt.");
@@ -431,11 +435,15 @@ extern "C" Datum chronos_task_before_write(PG_FUNCTION_ARGS) {
         pending_due = Min(pending_due, GetCurrentTimestamp());
     }
 
-    int columns[6];
-    Datum values[6];
-    bool nulls[6];
+    // A task scheduled again after it failed (a quarantined one among them) starts a new count of crashes.
+    if (resumed && old.text[c_status] != NULL && strcmp(old.text[c_status], "failed") == 0 && !changed(c_crash_count))
+        text[c_crash_count] = pstrdup("0");
+
+    int columns[7];
+    Datum values[7];
+    bool nulls[7];
     int n = 0;
-    const Column derived[6] = {c_type, c_timezone, c_owner, c_status, c_start_time, c_next_exec_time};
+    const Column derived[7] = {c_type, c_timezone, c_owner, c_status, c_start_time, c_next_exec_time, c_crash_count};
     for (Column c : derived)
         set_column(desc, c, text[c], columns, values, nulls, &n);
     return PointerGetDatum(heap_modify_tuple_by_cols(tuple, desc, n, columns, values, nulls));

@@ -56,8 +56,7 @@ my $restarts = () = slurp_file($node->logfile, $offset) =~ /all server processes
 is($restarts, 3, 'the server restarted once for each run of the killed task, and no more');
 
 # Scheduling it again gives it another chance; it quarantines again after three more.
-su(q{UPDATE chronos.tasks SET status = 'scheduled' WHERE name = 'self-terminate'});
-is(su(q{SELECT crash_count FROM chronos.tasks WHERE name = 'self-terminate'}), '0',
+is(su(q{UPDATE chronos.tasks SET status = 'scheduled' WHERE name = 'self-terminate' RETURNING crash_count}), '0',
 	'scheduling a quarantined task again sets its crash count back to 0');
 ok(wait_for($node, 'postgres',
 		q{SELECT status = 'failed' AND crash_count = 3 FROM chronos.tasks WHERE name = 'self-terminate'}, 120),

@@ -30,7 +30,7 @@ sub insert_runs
 	my ($name, $count, $age) = @_;
 	scalar_query(qq{
 		INSERT INTO chronos.runs (task_id, task_name, owner, scheduled_for, started_at, finished_at, status)
-		SELECT 0, '$name', current_user, t, t, t + interval '1 s', 'succeeded'
+		SELECT 0, '$name', current_user::regrole, t, t, t + interval '1 s', 'succeeded'
 		  FROM (SELECT now() - interval '$age' - i * interval '1 s' AS t FROM generate_series(1, $count) i) r});
 	return;
 }

@@ -201,15 +201,24 @@ cmp_ok(query('postgres', q{SELECT count(*) FROM chronos.runs WHERE task_name LIK
 is($ret, 0, 'then DROP ROLE succeeds') or diag($err);
 SKIP:
 {
-	skip 'chronos.listeners has no owner column', 1
+	skip 'chronos.listeners has no owner column', 3
 	  unless query('postgres', q{SELECT EXISTS (SELECT FROM pg_attribute
 	                              WHERE attrelid = 'chronos.listeners'::regclass AND attname = 'owner')}) eq 't';
 	query('postgres', q{
-		CREATE FUNCTION public.on_bob(payload jsonb) RETURNS void LANGUAGE sql AS 'SELECT';
-		INSERT INTO chronos.listeners (event, handler, owner) VALUES ('bob-event', 'public.on_bob(jsonb)', 'bob');
+		CREATE ROLE gina;
+		CREATE FUNCTION public.on_event(payload jsonb) RETURNS void LANGUAGE sql AS 'SELECT';
+		INSERT INTO chronos.listeners (event, handler, owner) VALUES ('gina-event', 'public.on_event(jsonb)', 'gina');
 	});
+	($ret, $out, $err) = as_role('admin', 'postgres', 'DROP ROLE gina');
+	like($err, qr/2BP01: role "gina" cannot be dropped because it owns pg_chronos listeners\n.*DETAIL:  1 listener in/,
+		'DROP ROLE is refused while the role owns a listener');
+	as_role_ok('admin', 'postgres', 'GRANT gina TO admin; REASSIGN OWNED BY gina TO bob; DROP ROLE gina');
+	is(query('postgres', q{SELECT owner FROM chronos.listeners WHERE event = 'gina-event'}), 'bob',
+		'REASSIGN OWNED moves listeners too');
+	revoke_app('postgres', 'bob');
 	($ret, $out, $err) = as_role('admin', 'postgres', 'DROP ROLE bob');
-	like($err, qr/DETAIL:  1 task and 1 listener in database "postgres"/, 'DROP ROLE counts listeners too');
+	like($err, qr/DETAIL:  1 task and 1 listener in database "postgres"/, 'DROP ROLE counts tasks and listeners');
+	query('postgres', q{DELETE FROM chronos.listeners WHERE event = 'gina-event'});
 }
 
 # --- a role dropped in another database: its runs there fail, the rest run --------------------------------------------

@@ -183,6 +183,9 @@ void record_ended_runs(void) {
 void executor_loop(void) {
     for (;;) {
         CHECK_FOR_INTERRUPTS();
+        // The database is being copied, renamed or moved: it needs no other session, so an executor leaves by itself.
+        if (database_quiesced(MyDatabaseId))
+            proc_exit(0);
         if (ConfigReloadPending) {
             ConfigReloadPending = false;
             ProcessConfigFile(PGC_SIGHUP);

@@ -13,6 +13,7 @@
 
 extern "C" {
 #include "access/xact.h"
+#include "commands/dbcommands.h"
 #include "executor/spi.h"
 #include "miscadmin.h"
 #include "pgstat.h"
@@ -308,6 +309,19 @@ Step run_one_step(TimestampTz *next_due, int *due_together) {
         disarm_run_timeout();
         reset_session();
         begin_transaction();
+        if (!extension_is_installed()) {
+            // DROP EXTENSION committed while the command ran: there is nothing left to record the run in.
+            ereport(LOG, (errmsg("pg_chronos: the extension was dropped in database \"%s\" while task " INT64_FORMAT
+                                 " ran; the run is not recorded",
+                                 get_database_name(MyDatabaseId), task->id)));
+            commit_transaction();
+            journal_run_end();
+            command_started = false;
+            has_current_task = false;
+            clear_run();
+            pgstat_report_activity(STATE_IDLE, NULL);
+            return Step::extension_gone;
+        }
         lock_for_recording();  // without the run permit if a session locked the catalog meanwhile
         decide_record(task, &outcome, outcome_kind(&outcome), &record, &finally_failed);
         run_json = record_run_end(task, run_id, &record, run_context, next_due);
@@ -336,6 +350,10 @@ void record_escaped_error(const char *message) {
     has_current_task = false;
     RunOutcome outcome = {false, psprintf("XX000: %s", message), NULL};
     begin_transaction();
+    if (!extension_is_installed()) {
+        commit_transaction();
+        return;
+    }
     RunRecord record;
     bool finally_failed;
     decide_record(&current_task, &outcome, chronos::RunOutcomeKind::failed, &record, &finally_failed);

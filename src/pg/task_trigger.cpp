@@ -12,6 +12,8 @@
 extern "C" {
 #include "access/htup_details.h"
 #include "access/xact.h"
+#include "catalog/pg_authid.h"
+#include "storage/lmgr.h"
 #include "commands/trigger.h"
 #include "executor/spi.h"
 #include "miscadmin.h"
@@ -276,6 +278,10 @@ void check_schedule(const char *schedule) {
 // `owner` is the column's text (regrole: a quoted name, or an OID for a role that no longer exists).
 void check_owner(const char *owner) {
     Oid role = DatumGetObjectId(DirectFunctionCall1(regrolein, CStringGetDatum(owner)));
+    // As PostgreSQL does when it records a dependency on a role: a DROP ROLE running meanwhile (it locks the role
+    // exclusively) either sees this task when it checks, or has dropped the role before the check below.
+    if (SearchSysCacheExists1(AUTHOID, ObjectIdGetDatum(role)))
+        LockSharedObject(AuthIdRelationId, role, 0, AccessShareLock);
     if (!SearchSysCacheExists1(AUTHOID, ObjectIdGetDatum(role)))
         ereport(ERROR, (errcode(ERRCODE_UNDEFINED_OBJECT), errmsg("role \"%s\" does not exist", owner),
                         errhint("Set owner to an existing role, or leave it out to run the task as yourself.")));

@@ -152,7 +152,6 @@ ok(wait_for($node, 'postgres',
 	'the executors of the database leave once the run is over');
 $log = log_since($offset);
 {
-	local $TODO = 'needs the executor to check the extension before recording an autonomous run';
 	unlike($log, qr/ERROR:|could not open relation with OID/,
 		'no error in the log (such as "could not open relation with OID 0") when the run ends after the drop')
 	  or diag(join("\n", grep { /ERROR|WARNING/ } split /\n/, $log));
@@ -166,7 +165,6 @@ unlike($log, qr/PANIC|terminated by signal/, 'no crash');
 unlike($log, qr/database \d+ does not exist/, 'no message names a database by OID as missing');
 unlike($log, qr/worker for database \d+/, 'no message names a database by OID');
 {
-	local $TODO = 'needs idle executors to leave a quiesced database by themselves';
 	my @stopped = grep { /terminating background worker/ } split /\n/, $copies_log;
 	is(scalar(@stopped), 0, 'copying and renaming databases terminated no executor (idle ones leave by themselves)');
 }

@@ -1,6 +1,7 @@
 // What a task's command is made of, from PostgreSQL's raw parser: whether it can run inside one transaction with its
-// bookkeeping (transactional) or needs top-level execution (VACUUM, CREATE INDEX CONCURRENTLY, CALL…), whether it
-// holds transaction control (refused), and the command tag of its last statement. Parsing raises the usual syntax error, so it also validates commands when written.
+// bookkeeping (transactional) or needs top-level execution (VACUUM, CREATE INDEX CONCURRENTLY, CALL...), whether it
+// holds transaction control (refused), and the command tag of its last statement. Parsing raises the usual syntax
+// error, so it also validates commands when written.
 #pragma once
 #include "postgres.hpp"
 

@@ -2,8 +2,8 @@
 # statements on chronos.tasks (NULLs everywhere, extreme and negative numbers, huge intervals, ±infinity, 100 kB and
 # non-ASCII text, random schedules and commands, transaction control) and random calls of chronos.next_runs and
 # chronos.describe_schedule. Every statement either succeeds or fails with an SQLSTATE of an expected class; the server
-# never crashes; a superuser's canary task keeps running on time throughout. The seed is printed (CHRONOS_FUZZ_SEED
-# repeats a run).
+# never crashes; a superuser's canary task keeps running on time throughout; INSERT and next_runs accept the same
+# schedules. The seed is printed (CHRONOS_FUZZ_SEED repeats a run).
 #
 # Expected classes: 22 (data exception: bad value, out of range), 23 (integrity: NOT NULL, unique name), 42 (syntax,
 # undefined object, insufficient privilege), 0A (feature not supported: transaction control in a task), and 54
@@ -234,6 +234,27 @@ for my $batch (1 .. $batches + 1)
 	}
 	$node->safe_psql('postgres', q{DELETE FROM chronos.tasks WHERE owner = 'app'::regrole});
 }
+
+# INSERT and next_runs agree on every random schedule: a schedule a task may have can be previewed, and one that cannot
+# be previewed is refused when written.
+my @schedules = map { schedule_value() } 1 .. 600;
+my @pairs = map {
+	("INSERT INTO chronos.tasks (name, schedule, command, status) VALUES ('agree', $_, 'SELECT 1', 'paused')",
+		"SELECT count(*) FROM chronos.next_runs($_, now(), 5)", q{DELETE FROM chronos.tasks WHERE name = 'agree'})
+} @schedules;
+my ($agree_ret, $agree_err, @agree) = run_as_app(@pairs);
+is($agree_ret, 0, 'the INSERT / next_runs comparison ran to its end') or diag($agree_err);
+my @disagree;
+for my $i (0 .. $#schedules)
+{
+	my ($insert, $preview) = @agree[ 3 * $i, 3 * $i + 1 ];
+	next if $schedules[$i] eq 'NULL';
+	push @disagree, "INSERT $insert, next_runs $preview: " . substr($schedules[$i], 0, 200)
+	  unless ($insert eq 'ok') == ($preview eq 'ok');
+}
+is(scalar(@disagree), 0, 'INSERT accepts exactly the schedules next_runs can preview')
+  or diag(join("\n", @disagree[ 0 .. ($#disagree < 20 ? $#disagree : 19) ]));
+
 my $elapsed = Time::HiRes::time() - $started;
 note(sprintf('%d statements in %.1f s; outcomes by SQLSTATE class: %s', $batches * $statements_per_batch + $calls,
 		$elapsed, join(', ', map { "$_ $outcomes{$_}" } sort keys %outcomes)));

@@ -285,5 +285,16 @@ ok(wait_for($node, 'postgres', "SELECT count(*) >= $canary_after + 2 FROM canary
 is($node->safe_psql('postgres', q{SELECT status FROM chronos.tasks WHERE name = 'canary'}), 'scheduled',
 	'the canary task is still scheduled');
 
+# A task whose command writes a NULL into its own row fails that run with 23502; before, the trigger read the NULL and
+# the backend crashed, which for a transactional task meant a crash on every run.
+$node->safe_psql('postgres', q{
+	INSERT INTO chronos.tasks (name, command)
+	VALUES ('writes null', $$UPDATE chronos.tasks SET notify_on = NULL WHERE name = 'writes null'$$)});
+ok(wait_for_finished_run($node, 'postgres', 'writes null'), 'the task writing a NULL into its own row ran');
+like($node->safe_psql('postgres', q{SELECT status || ' ' || error FROM chronos.runs WHERE task_name = 'writes null'}),
+	qr/^failed 23502: task notify_on cannot be NULL/, 'its run failed with 23502, naming the column');
+unlike(slurp_file($node->logfile, $log_offset), qr/terminated by signal|server process .* was terminated/,
+	'and the server did not crash');
+
 $node->stop;
 done_testing();

@@ -20,8 +20,8 @@ TimestampUs regular_next(const Schedule &schedule, const TaskPolicy &policy, con
 // strictly after x) never decreases as x grows, so the answer is the smallest x with next_fire(x) > at: found by
 // galloping back from `at` and then bisecting, about 2·log2(distance to that fire) next_fire calls, however far back
 // `known` is.
-TimestampUs latest_fire_at_or_before(const Schedule &schedule, TimestampUs at, TimestampUs known,
-                                     TimestampUs anchor, const TimeZone &zone) {
+TimestampUs latest_fire_at_or_before(const Schedule &schedule, TimestampUs at, TimestampUs known, TimestampUs anchor,
+                                     const TimeZone &zone) {
     TimestampUs high = at;        // next_fire(high) > at
     TimestampUs low = known - 1;  // next_fire(low) <= at
     for (int64_t step = kUsPerSecond; high - low > step; step = checked_mul<int64_t>(step, 2)) {
@@ -98,8 +98,8 @@ NextState after_run(const TaskPolicy &policy, const RunFacts &run, const TimeZon
         return next;
     }
     // A schedule whose next fire time lies beyond the supported range has no run left: the task is done.
-    if ((policy.max_runs > 0 && run_count >= policy.max_runs - 1) || (policy.has_end_time && regular > policy.end_time) ||
-        regular >= kLatestTaskTimeUs) {
+    if ((policy.max_runs > 0 && run_count >= policy.max_runs - 1) ||
+        (policy.has_end_time && regular > policy.end_time) || regular >= kLatestTaskTimeUs) {
         next.status = NextState::done;
         return next;
     }

@@ -142,3 +142,8 @@ void refuse_transaction_control(const char *column, const CommandKind *kind) {
                               column),
                     errhint("Put the statements in a procedure that uses COMMIT and CALL it.")));
 }
+
+char *transaction_control_refusal(const char *column, const CommandKind *kind) {
+    return psprintf("0A000: task %s cannot use %s; put the statements in a procedure that uses COMMIT and CALL it",
+                    column, kind->transaction_control_tag);
+}

@@ -1,6 +1,7 @@
 // What a task's command is made of, from PostgreSQL's raw parser: whether it can run inside one transaction with its
-// bookkeeping (transactional) or needs top-level execution (VACUUM, CREATE INDEX CONCURRENTLY, CALL…), whether it
-// holds transaction control (refused), and the command tag of its last statement. Parsing raises the usual syntax error, so it also validates commands when written.
+// bookkeeping (transactional) or needs top-level execution (VACUUM, CREATE INDEX CONCURRENTLY, CALL...), whether it
+// holds transaction control (refused), and the command tag of its last statement. Parsing raises the usual syntax
+// error, so it also validates commands when written.
 #pragma once
 #include "postgres.hpp"
 
@@ -22,6 +23,10 @@ CommandKind classify_command(const char *command);
 
 // The 0A000 error refusing a command with transaction control: `column` is "command" or "on_failure".
 pg_attribute_noreturn() void refuse_transaction_control(const char *column, const CommandKind *kind);
+
+// The same refusal as a run's error text, palloc'd ("0A000: task command cannot use COMMIT; put the statements in a
+// procedure that uses COMMIT and CALL it"), for the run path to record instead of running such a command.
+char *transaction_control_refusal(const char *column, const CommandKind *kind);
 
 // Classifies without parsing a command that is one plain SELECT / INSERT / UPDATE / DELETE / MERGE / WITH / VALUES /
 // TABLE statement (no semicolon but a last one, no comment): it runs in a transaction. Returns false when the command

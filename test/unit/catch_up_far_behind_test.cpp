@@ -107,9 +107,8 @@ TEST(CatchUpFarBehind, task_due_in_year_2000_costs_no_more_than_one_a_minute_beh
 
 TEST(CatchUpFarBehind, monthly_fixed_rate_task_decades_behind_serves_its_latest_anchored_slot) {
     const TaskPolicy policy = loop_task("@every 1 month", CatchUp::once, "2001-01-31 10:00:00+00");
-    const CatchUpDecision decision = chronos::decide_catch_up(policy, timestamp("2001-01-31 10:00:00+00"),
-                                                              timestamp("2030-03-30 11:00:00+00"), 100,
-                                                              system_zone("UTC"));
+    const CatchUpDecision decision = chronos::decide_catch_up(
+        policy, timestamp("2001-01-31 10:00:00+00"), timestamp("2030-03-30 11:00:00+00"), 100, system_zone("UTC"));
     EXPECT_TRUE(decision.run);
     // start + k months, clamped to the month's end: March 2030's slot is the 31st, still ahead; February's is the 28th.
     EXPECT_EQ(show(decision.slot, system_zone("UTC")), "2030-02-28 10:00:00+00");
@@ -117,17 +116,24 @@ TEST(CatchUpFarBehind, monthly_fixed_rate_task_decades_behind_serves_its_latest_
 
 TEST(CatchUpFarBehind, rare_cron_task_with_all_serves_the_latest_leap_days) {
     const TaskPolicy policy = loop_task("0 0 29 2 *", CatchUp::all);
-    const CatchUpDecision decision = chronos::decide_catch_up(policy, timestamp("2004-02-29 00:00:00+00"),
-                                                              timestamp("2030-01-01 00:00:00+00"), 3,
-                                                              system_zone("UTC"));
+    const CatchUpDecision decision = chronos::decide_catch_up(
+        policy, timestamp("2004-02-29 00:00:00+00"), timestamp("2030-01-01 00:00:00+00"), 3, system_zone("UTC"));
     EXPECT_TRUE(decision.run);
     EXPECT_EQ(show(decision.slot, system_zone("UTC")), "2020-02-29 00:00:00+00");  // 2020, 2024, 2028
 }
 
 TEST(CatchUpFarBehind, choice_matches_a_slot_by_slot_walk_for_random_schedules_zones_and_delays) {
-    const char *const schedules[] = {"*/7 * * * *",      "30 2 * * *",   "0 * * * *",        "0 0 L * *",
-                                     "0 9 * * 1#2",      "0 18 * * 5L",  "*/20 * * * * *",   "0 30 1 * * *",
-                                     "@every 90s",       "@every 1 day", "every 2 days at 02:30",
+    const char *const schedules[] = {"*/7 * * * *",
+                                     "30 2 * * *",
+                                     "0 * * * *",
+                                     "0 0 L * *",
+                                     "0 9 * * 1#2",
+                                     "0 18 * * 5L",
+                                     "*/20 * * * * *",
+                                     "0 30 1 * * *",
+                                     "@every 90s",
+                                     "@every 1 day",
+                                     "every 2 days at 02:30",
                                      "@every 1 month 2 hours"};
     const char *const zones[] = {"UTC", "Europe/Paris", "America/New_York", "Australia/Lord_Howe"};
     std::mt19937_64 random(20261201);

@@ -160,17 +160,20 @@ TEST(Limits, error_about_a_long_non_ascii_schedule_is_valid_utf8) {
 TEST(Limits, long_descriptions_are_reported_whole) {
     std::string seconds = "0";
     for (int m = 1; m < 60; m += 2) seconds += "," + std::to_string(m);
-    const std::string schedule =
-        seconds + " " + seconds + " 1,3,5,7,9,11,13,15,17,19,21,23 1,3,5,7,9,11,13,15,17,19,21,23,25,27,29,31 " +
-        "1,3,5,7,9,11 1,3,5";
+    const std::string schedule = seconds + " " + seconds +
+                                 " 1,3,5,7,9,11,13,15,17,19,21,23 1,3,5,7,9,11,13,15,17,19,21,23,25,27,29,31 " +
+                                 "1,3,5,7,9,11 1,3,5";
     char small[16];
     size_t length = 0;
     chronos::CoreError error;
-    ASSERT_TRUE(chronos::engine_describe(schedule.c_str(), "America/Argentina/ComodRivadavia", small, sizeof small, &length, &error));
-    const std::string expected = chronos::describe_schedule(chronos::parse_schedule(schedule), "America/Argentina/ComodRivadavia");
+    ASSERT_TRUE(chronos::engine_describe(schedule.c_str(), "America/Argentina/ComodRivadavia", small, sizeof small,
+                                         &length, &error));
+    const std::string expected =
+        chronos::describe_schedule(chronos::parse_schedule(schedule), "America/Argentina/ComodRivadavia");
     EXPECT_EQ(length, expected.size());
     EXPECT_GT(length, 511u);
     std::vector<char> whole(length + 1);
-    ASSERT_TRUE(chronos::engine_describe(schedule.c_str(), "America/Argentina/ComodRivadavia", whole.data(), whole.size(), &length, &error));
+    ASSERT_TRUE(chronos::engine_describe(schedule.c_str(), "America/Argentina/ComodRivadavia", whole.data(),
+                                         whole.size(), &length, &error));
     EXPECT_EQ(std::string(whole.data()), expected);
 }

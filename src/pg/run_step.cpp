@@ -192,9 +192,7 @@ bool classify_for_run(const ClaimedTask *task, CommandKind *kind, RunOutcome *fa
     if (parsed && kind->transaction_control) {
         // Refused when written; a row written before 1.1, or with the trigger disabled, is refused here.
         failure->succeeded = false;
-        failure->error = psprintf("0A000: task command cannot use %s (the worker owns the transaction: put the "
-                                  "statements in a procedure that uses COMMIT, and CALL it)",
-                                  kind->transaction_control_tag);
+        failure->error = transaction_control_refusal("command", kind);
         failure->result = NULL;
         return false;
     }

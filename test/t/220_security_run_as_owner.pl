@@ -97,7 +97,8 @@ is(su(q{SELECT count(*) FROM mine.deferred}), '0', 'no deferred insert committed
 my $canary = su('SELECT count(*) FROM canary');
 ok(wait_for($node, 'postgres', "SELECT count(*) > $canary + 1 FROM canary"), 'the canary task still runs');
 my $log = slurp_file($node->logfile, $offset);
-unlike($log, qr/PANIC|terminated by signal|server process .* was terminated/, 'no crash in the server log');
+unlike($log, qr/PANIC|FATAL|terminated by signal|server process .* was terminated/, 'no crash in the server log');
+is(su(q{SELECT count(*) FROM chronos.tasks WHERE status = 'running'}), '0', 'no task is stuck running');
 
 $node->stop;
 done_testing();

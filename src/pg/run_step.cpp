@@ -210,6 +210,15 @@ void run_on_failure(const ClaimedTask *task, Oid owner, const char *run_json) {
                                  outcome.error)));
 }
 
+// The run is over (recorded, or nowhere to record it): nothing of it is left in the journal or the shared state.
+void end_step(void) {
+    journal_run_end();
+    command_started = false;
+    has_current_task = false;
+    clear_run();
+    pgstat_report_activity(STATE_IDLE, NULL);
+}
+
 void report_activity(const ClaimedTask *task) {
     pgstat_report_activity(STATE_RUNNING,
                            psprintf("pg_chronos task %s: %s", task->name ? task->name : "", task->command));
@@ -313,11 +322,7 @@ Step run_one_step(TimestampTz *next_due, int *due_together) {
                                  " ran; the run is not recorded",
                                  get_database_name(MyDatabaseId), task->id)));
             commit_transaction();
-            journal_run_end();
-            command_started = false;
-            has_current_task = false;
-            clear_run();
-            pgstat_report_activity(STATE_IDLE, NULL);
+            end_step();
             return Step::extension_gone;
         }
         lock_for_recording();  // without the run permit if a session locked the catalog meanwhile
@@ -327,14 +332,9 @@ Step run_one_step(TimestampTz *next_due, int *due_together) {
     if (finally_failed)
         run_on_failure(task, owner, run_json);
     commit_transaction();
-    journal_run_end();
     pgstat_report_stat(false);
-
     reset_session_state_after_commit();
-    command_started = false;
-    has_current_task = false;
-    clear_run();
-    pgstat_report_activity(STATE_IDLE, NULL);
+    end_step();
     return Step::ran;
 }
 

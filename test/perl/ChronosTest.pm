@@ -12,7 +12,7 @@ use Test::More;
 use Time::HiRes qw(usleep);
 
 our @EXPORT = qw(start_chronos_node create_chronos_db wait_for wait_for_finished_run wait_for_log_line query_rows
-  chronos_processes catalog_description $IS_CHRONOS_PROCESS);
+  chronos_processes catalog_description grant_task_rights $IS_CHRONOS_PROCESS);
 
 # A pg_stat_activity condition that holds for the launcher and the executors of pg_chronos.
 our $IS_CHRONOS_PROCESS = "(backend_type LIKE '%chronos%' OR application_name LIKE '%chronos%')";
@@ -81,6 +81,21 @@ sub wait_for_log_line
 	return 1 if poll_until(sub { slurp_file($node->logfile, $offset) =~ $regexp }, $timeout);
 	diag("the server log never matched $regexp");
 	return 0;
+}
+
+# Creates LOGIN role $role in database $db (unless it exists) with the grants docs/security.md tells a DBA to give an
+# application role: the tasks, the runs and the views, the sequences, and the listeners.
+sub grant_task_rights
+{
+	my ($node, $db, $role) = @_;
+	$node->safe_psql($db, qq{
+		DO \$\$ BEGIN CREATE ROLE "$role" LOGIN; EXCEPTION WHEN duplicate_object THEN NULL; END \$\$;
+		GRANT USAGE ON SCHEMA chronos TO "$role";
+		GRANT SELECT, INSERT, UPDATE, DELETE ON chronos.tasks, chronos.listeners TO "$role";
+		GRANT SELECT ON chronos.runs, chronos.task_status, chronos.running, chronos.history, chronos.task_stats TO "$role";
+		GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA chronos TO "$role";
+	});
+	return;
 }
 
 # Rows of $sql as array references of column values (NULL reads as the empty string).

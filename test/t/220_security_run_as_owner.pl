@@ -18,12 +18,8 @@ my $offset = -s $node->logfile;
 sub su { return $node->safe_psql('postgres', $_[0]); }
 sub as_mallory { return $node->safe_psql('postgres', "SET ROLE mallory; $_[0]"); }
 
+grant_task_rights($node, 'postgres', 'mallory');
 su(q{
-	CREATE ROLE mallory LOGIN;
-	GRANT USAGE ON SCHEMA chronos TO mallory;
-	GRANT SELECT, INSERT, UPDATE, DELETE ON chronos.tasks TO mallory;
-	GRANT SELECT ON chronos.runs, chronos.task_status, chronos.history TO mallory;
-	GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA chronos TO mallory;
 	CREATE SCHEMA mine AUTHORIZATION mallory;
 	CREATE TABLE canary (at timestamptz DEFAULT clock_timestamp());
 	INSERT INTO chronos.tasks (name, schedule, command) VALUES ('canary', '@every 1s', 'INSERT INTO canary DEFAULT VALUES');

@@ -17,12 +17,8 @@ my $offset = -s $node->logfile;
 
 sub su { return $node->safe_psql('postgres', $_[0]); }
 
+grant_task_rights($node, 'postgres', 'alice');
 su(q{
-	CREATE ROLE alice LOGIN;
-	GRANT USAGE ON SCHEMA chronos TO alice;
-	GRANT SELECT, INSERT, UPDATE, DELETE ON chronos.tasks TO alice;
-	GRANT SELECT ON chronos.runs TO alice;
-	GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA chronos TO alice;
 	CREATE TABLE seen (task text, pid int, settings text, locks bigint, prepared bigint, read_only text);
 	GRANT INSERT ON seen TO alice;
 	CREATE TABLE canary (at timestamptz DEFAULT clock_timestamp());

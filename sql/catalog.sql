@@ -208,3 +208,18 @@ END
 $$;
 
 DELETE FROM chronos.tasks;
+
+-- Every SQL and PL/pgSQL function of the extension pins its search_path (none is listed here).
+SELECT p.oid::regprocedure AS function_without_pinned_search_path
+  FROM pg_proc p JOIN pg_language l ON l.oid = p.prolang
+ WHERE p.pronamespace = 'chronos'::regnamespace AND l.lanname IN ('sql', 'plpgsql')
+   AND (p.proconfig IS NULL OR NOT 'search_path=pg_catalog, pg_temp' = ANY (p.proconfig));
+
+-- Notification details are off unless a task asks for them; listeners belong to a role, under row-level security.
+SELECT column_name, data_type, column_default, is_nullable FROM information_schema.columns
+ WHERE table_schema = 'chronos' AND table_name = 'tasks' AND column_name = 'notify_details';
+SELECT column_name, data_type, column_default, is_nullable FROM information_schema.columns
+ WHERE table_schema = 'chronos' AND table_name = 'listeners' ORDER BY ordinal_position;
+SELECT pg_get_constraintdef(oid) AS listeners_key FROM pg_constraint WHERE conrelid = 'chronos.listeners'::regclass AND contype = 'p';
+SELECT relrowsecurity FROM pg_class WHERE oid = 'chronos.listeners'::regclass;
+SELECT policyname, cmd, qual, with_check FROM pg_policies WHERE schemaname = 'chronos' AND tablename = 'listeners';

@@ -380,7 +380,7 @@ int recover_interrupted_runs(void) {
     return recovered;
 }
 
-// The extension owns schema chronos and its tables (DROP EXTENSION drops them), so its table chronos.tasks stands for it:
+// DROP EXTENSION drops the extension's tables (schema chronos itself stays), so its table chronos.tasks stands for it:
 // two cache lookups, where get_extension_oid() would scan pg_extension on every run.
 bool extension_is_installed(void) {
     return OidIsValid(chronos_relation("tasks"));

@@ -162,8 +162,10 @@ like($err, qr/22004/, 'emit for a NULL owner is refused');
 like($err, qr/role "no_such_role" does not exist/, 'emit for a role that does not exist is refused');
 ($ret, $err) = try_as('mallory', q{SELECT chronos.emit(repeat('x', 100000), '{}')});
 like($err, qr/42704.*no listener for event/, 'emit of a very long unknown event is a clean error');
-is(as_role('mallory', q{SELECT chronos.emit('signup', NULL, 'infinity') IS NOT NULL}), 't',
-	'emit with a NULL payload at infinity schedules a task that never runs');
+($ret, $err) = try_as('mallory', q{SELECT chronos.emit('signup', '{}', 'infinity')});
+like($err, qr/start_time must be a finite timestamp/, 'emit at infinity is refused by the task trigger');
+is(as_role('mallory', q{SELECT chronos.emit('signup', NULL, '2030-01-01 00:00+00') IS NOT NULL}), 't',
+	'emit with a NULL payload schedules a task (the handler gets NULL)');
 
 # A 1.0 listener given to the handler's owner by the upgrade is tested in test/t/200_upgrade.pl.
 is(scalar_query(q{SELECT count(*) FROM handled WHERE handler = 'evil' AND by_role <> 'mallory'}), '0',

@@ -15,13 +15,14 @@ my $node = start_chronos_node('security_search_path', 'chronos.max_workers = 3')
 my $admin = $node->safe_psql('postgres', 'SELECT current_user');
 $node->safe_psql('postgres', 'CREATE ROLE attacker LOGIN');
 $node->safe_psql('postgres', 'CREATE DATABASE victim OWNER attacker');
-create_chronos_db($node, 'victim');
+$node->safe_psql('victim', 'CREATE EXTENSION pg_chronos');
 $node->safe_psql('victim', 'GRANT USAGE ON SCHEMA chronos TO attacker');
 
 sub as_attacker { return $node->safe_psql('victim', $_[0], connstr => $node->connstr('victim') . ' user=attacker'); }
-# The test's own statements, as the superuser, with a search_path that does not reach the planted objects.
-sub safe_query { return $node->safe_psql('victim', "SET search_path = pg_catalog, public;\n$_[0]"); }
-sub wait_safely { return wait_for($node, 'victim', "SET search_path = pg_catalog, public;\n$_[0]", $_[1]); }
+# The test's own statements, as the superuser, with a search_path that does not reach the planted objects (with public
+# anywhere in it, an operator for exactly the argument types beats pg_catalog's polymorphic one).
+sub safe_query { return $node->safe_psql('victim', "SET search_path = pg_catalog;\n$_[0]"); }
+sub wait_safely { return wait_for($node, 'victim', "SET search_path = pg_catalog;\n$_[0]", $_[1]); }
 
 # Every planted object calls public.planted(), which records who ran it. Each still computes what it shadows, so that
 # nothing else changes when it is used.
@@ -47,12 +48,14 @@ my @planted = (
 	[ '=', 'regrole', 'regrole', 'boolean', '$1::oid OPERATOR(pg_catalog.=) $2::oid' ],);
 my $plant = q{
 	CREATE TABLE public.planted_log (what text, by_user name DEFAULT current_user, by_session name DEFAULT session_user,
-	                                 superuser boolean);
+	                                 superuser boolean, backend text);
 	GRANT INSERT ON public.planted_log TO PUBLIC;
 	CREATE FUNCTION public.planted(what text) RETURNS boolean LANGUAGE plpgsql SET search_path = pg_catalog AS $$
 	BEGIN
-	    INSERT INTO public.planted_log (what, superuser)
-	    SELECT what, r.rolsuper FROM pg_catalog.pg_roles r WHERE r.rolname OPERATOR(pg_catalog.=) current_user;
+	    INSERT INTO public.planted_log (what, superuser, backend)
+	    SELECT what, r.rolsuper, (SELECT a.backend_type OPERATOR(pg_catalog.||) ' ' OPERATOR(pg_catalog.||) a.application_name
+	                                FROM pg_catalog.pg_stat_activity a WHERE a.pid OPERATOR(pg_catalog.=) pg_catalog.pg_backend_pid())
+	      FROM pg_catalog.pg_roles r WHERE r.rolname OPERATOR(pg_catalog.=) current_user;
 	    RETURN true;
 	END
 	$$;
@@ -134,14 +137,14 @@ ok(wait_safely(q{SELECT EXISTS (SELECT FROM chronos.runs WHERE task_name = 'inte
 $node->stop('immediate');
 $node->start;
 $offset = -s $node->logfile;
-ok(wait_safely(q{SELECT status = 'interrupted' FROM chronos.runs WHERE task_name = 'interrupted'}),
+ok(wait_safely(q{SELECT EXISTS (SELECT FROM chronos.runs WHERE task_name = 'interrupted' AND status = 'interrupted')}),
 	'after the restart the run is recovered as interrupted');
 ok(wait_safely(q{SELECT run_count >= 6 FROM chronos.tasks WHERE name = 'loop'}), 'and the workers keep running tasks');
-safe_query(q{DELETE FROM chronos.tasks WHERE name IN ('loop', 'interrupted')});
+safe_query(q{SELECT chronos.pause('interrupted'), chronos.cancel('interrupted'), chronos.pause('loop')});
 
 is(safe_query(q{SELECT count(*) FROM public.planted_log WHERE superuser OR by_session <> 'attacker'}), '0',
 	'no planted object ran as a superuser (nor in any session but the attacker\'s)');
-my $ran = safe_query(q{SELECT string_agg(DISTINCT format('%s as %s', what, by_user), ', ') FROM public.planted_log});
+my $ran = safe_query(q{SELECT string_agg(DISTINCT format('%s as %s in %s', what, by_user, backend), ', ') FROM public.planted_log});
 is($ran, '', 'no planted object ran at all');
 my $log = slurp_file($node->logfile, $offset);
 unlike($log, qr/PANIC|FATAL|terminated by signal/, 'the server log has no PANIC, FATAL or crash since the last start');

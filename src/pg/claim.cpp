@@ -357,10 +357,36 @@ void log_lock_wait(Oid relid, LOCKMODE mode, const char *waiter) {
                       errhint("Commit or roll back the transaction that locks chronos.%s.", relation ? relation : "?")));
 }
 
-// Locks `relid` in `mode` if that needs no wait. Otherwise says so (rate-limited) and sets the backoff.
+// Whether every lock on `relid` that conflicts with `mode` is held by a (lazy) VACUUM: it locks the table only to
+// truncate its empty end, and lets go within about 20 ms once it sees a lock request wait for it — so the claim waits
+// for it rather than stepping back (a conditional request would not be seen, and the claims would step back for as
+// long as the truncation goes on).
+bool held_by_vacuum_only(Oid relid, LOCKMODE mode) {
+    LOCKTAG tag;
+    SET_LOCKTAG_RELATION(tag, MyDatabaseId, relid);
+    int count = 0;
+    VirtualTransactionId *holders = GetLockConflicts(&tag, mode, &count);
+    for (int i = 0; i < count; i++) {
+#if PG_VERSION_NUM >= 170000
+        PGPROC *proc = ProcNumberGetProc(holders[i].procNumber);
+#else
+        PGPROC *proc = BackendIdGetProc(holders[i].backendId);
+#endif
+        if (proc == NULL || !(proc->statusFlags & PROC_IN_VACUUM))
+            return false;
+    }
+    return count > 0;
+}
+
+// Locks `relid` in `mode` if that needs no wait (or only for a VACUUM's truncation). Otherwise says so
+// (rate-limited) and sets the backoff.
 bool lock_without_wait(Oid relid, LOCKMODE mode) {
     if (ConditionalLockRelationOid(relid, mode))
         return true;
+    if (held_by_vacuum_only(relid, mode)) {
+        LockRelationOid(relid, mode);
+        return true;
+    }
     lock_backoff_ms = next_backoff_ms;
     next_backoff_ms = Min(next_backoff_ms * 2, kLockBackoffMaxMs);
     saw_lock_wait = true;

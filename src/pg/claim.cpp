@@ -12,6 +12,7 @@
 
 extern "C" {
 #include "access/genam.h"
+#include "access/itup.h"
 #include "access/relscan.h"
 #include "access/skey.h"
 #include "access/stratnum.h"
@@ -218,14 +219,15 @@ bool lock_row(Relation rel, ItemPointerData tid, TupleTableSlot *locked, bool ma
 constexpr int kOwnersPerClaim = 32;
 Oid owner_cursor = InvalidOid;
 
-// A look that found no fairer row holds, for the same busy owner with no more runs, until a commit writes scheduled
-// tasks, another owner's earliest task falls due, or kFairnessRecheckUs pass (other owners' runs end, their loop tasks
-// move): so a burst of one owner pays for one look per executor every kFairnessRecheckUs, not one per run.
+// A look that found no fairer row holds until a commit writes scheduled tasks, another owner's earliest task falls due,
+// or kFairnessRecheckUs pass (other owners' runs end, their loop tasks move): so a burst of one owner pays for one look
+// per executor every kFairnessRecheckUs, not one per run. When other owners had due rows (none of them fairer), it holds
+// only while the busy owner has no more runs than then.
 constexpr int64 kFairnessRecheckUs = 10 * 1000;
 struct NoFairerRow {
     bool known;
     Oid busy;
-    int runs;
+    int runs;             // INT_MAX: no other owner had a due row, whatever the busy owner's runs
     uint64 task_changes;
     TimestampTz until;
 } no_fairer_row;
@@ -237,16 +239,19 @@ bool fairness_look_needed(Oid busy, int runs, const RunState *state, TimestampTz
 
 // Looks, through tasks_owner_due (owner, next_exec_time) WHERE status = 'scheduled', for a due row of an owner with
 // fewer runs in progress than `than_runs` (the owner of the earliest due row): one descent per owner that has scheduled
-// tasks, skipping the rows of `busy`, up to kOwnersPerClaim owners from the cursor on, round the OID space. Picks the
-// owner with the fewest runs, then the earliest due row; owners at chronos.max_runs_per_owner are left out.
+// tasks, up to kOwnersPerClaim owners from the cursor on, round the OID space. The owner and due time of an entry are
+// read from the index: the rows of `busy`, of owners with no fewer runs or at chronos.max_runs_per_owner, and of owners
+// with nothing due are passed over without reading the table. Picks the owner with the fewest runs, then the earliest
+// due row.
 bool find_fairer_row(Relation rel, Relation owner_index, Oid busy, int than_runs, const RunState *state,
                      TimestampTz now, TupleTableSlot *slot, ItemPointerData *tid, Oid *owner) {
     IndexScanDesc scan = index_beginscan(rel, owner_index, GetActiveSnapshot(), 1, 0);
+    scan->xs_want_itup = true;
     const Oid start = owner_cursor;
     Oid after = start;
     bool wrapped = false;      // past the highest owner: going on from the lowest, up to `start`
     bool from_lowest = false;  // the next descent is the first after wrapping (owner >= 0)
-    bool found = false;
+    bool found = false, others_due = false;
     int best_runs = than_runs;
     TimestampTz best_at = 0;
     TimestampTz next_due = TimestampTzPlusMilliseconds(now, kFairnessRecheckUs / 1000);
@@ -258,8 +263,9 @@ bool find_fairer_row(Relation rel, Relation owner_index, Oid busy, int than_runs
             ScanKeyInit(&key, 1, BTGreaterStrategyNumber, F_OIDGT, ObjectIdGetDatum(after));
         from_lowest = false;
         index_rescan(scan, &key, 1, NULL, 0);
-        bool more = index_getnext_slot(scan, ForwardScanDirection, slot);
-        Oid o = more ? owner_column(slot) : InvalidOid;
+        bool isnull;
+        bool more = index_getnext_tid(scan, ForwardScanDirection) != NULL;
+        Oid o = more ? DatumGetObjectId(index_getattr(scan->xs_itup, 1, scan->xs_itupdesc, &isnull)) : InvalidOid;
         if (!more || (wrapped && o > start)) {
             if (wrapped)
                 break;  // every owner looked at
@@ -269,17 +275,18 @@ bool find_fairer_row(Relation rel, Relation owner_index, Oid busy, int than_runs
         after = owner_cursor = o;
         int runs = runs_of(state, o);
         bool fairer = found ? runs <= best_runs : runs < best_runs;
-        // The owner's first due row that no executor runs (rows being run are still 'scheduled').
-        while (o != busy && fairer && !at_cap(state, o)) {
-            TimestampTz at;
-            if (owner_column(slot) != o || !timestamp_column(slot, c_next_exec_time, &at))
+        // The owner's first due row that is visible and that no executor runs (rows being run are still 'scheduled').
+        while (o != busy) {
+            TimestampTz at = DatumGetTimestampTz(index_getattr(scan->xs_itup, 2, scan->xs_itupdesc, &isnull));
+            if (isnull)
                 break;
             if (at > now) {
                 next_due = Min(next_due, at);
                 break;
             }
-            if (!is_running(int_column(slot, c_id, 0), state->ids, state->id_count)) {
-                if (!found || runs < best_runs || at < best_at) {
+            if (index_fetch_heap(scan, slot) && !is_running(int_column(slot, c_id, 0), state->ids, state->id_count)) {
+                others_due = true;
+                if (fairer && !at_cap(state, o) && (!found || runs < best_runs || at < best_at)) {
                     found = true;
                     best_runs = runs;
                     best_at = at;
@@ -288,14 +295,15 @@ bool find_fairer_row(Relation rel, Relation owner_index, Oid busy, int than_runs
                 }
                 break;
             }
-            if (!index_getnext_slot(scan, ForwardScanDirection, slot))
+            if (index_getnext_tid(scan, ForwardScanDirection) == NULL ||
+                DatumGetObjectId(index_getattr(scan->xs_itup, 1, scan->xs_itupdesc, &isnull)) != o)
                 break;
         }
         if (wrapped && o == start)
             break;
     }
     index_endscan(scan);
-    no_fairer_row = {!found, busy, than_runs, state->task_changes, next_due};
+    no_fairer_row = {!found, busy, others_due ? than_runs : INT_MAX, state->task_changes, next_due};
     return found;
 }
 
@@ -349,10 +357,36 @@ void log_lock_wait(Oid relid, LOCKMODE mode, const char *waiter) {
                       errhint("Commit or roll back the transaction that locks chronos.%s.", relation ? relation : "?")));
 }
 
-// Locks `relid` in `mode` if that needs no wait. Otherwise says so (rate-limited) and sets the backoff.
+// Whether every lock on `relid` that conflicts with `mode` is held by a (lazy) VACUUM: it locks the table only to
+// truncate its empty end, and lets go within about 20 ms once it sees a lock request wait for it — so the claim waits
+// for it rather than stepping back (a conditional request would not be seen, and the claims would step back for as
+// long as the truncation goes on).
+bool held_by_vacuum_only(Oid relid, LOCKMODE mode) {
+    LOCKTAG tag;
+    SET_LOCKTAG_RELATION(tag, MyDatabaseId, relid);
+    int count = 0;
+    VirtualTransactionId *holders = GetLockConflicts(&tag, mode, &count);
+    for (int i = 0; i < count; i++) {
+#if PG_VERSION_NUM >= 170000
+        PGPROC *proc = ProcNumberGetProc(holders[i].procNumber);
+#else
+        PGPROC *proc = BackendIdGetProc(holders[i].backendId);
+#endif
+        if (proc == NULL || !(proc->statusFlags & PROC_IN_VACUUM))
+            return false;
+    }
+    return count > 0;
+}
+
+// Locks `relid` in `mode` if that needs no wait (or only for a VACUUM's truncation). Otherwise says so
+// (rate-limited) and sets the backoff.
 bool lock_without_wait(Oid relid, LOCKMODE mode) {
     if (ConditionalLockRelationOid(relid, mode))
         return true;
+    if (held_by_vacuum_only(relid, mode)) {
+        LockRelationOid(relid, mode);
+        return true;
+    }
     lock_backoff_ms = next_backoff_ms;
     next_backoff_ms = Min(next_backoff_ms * 2, kLockBackoffMaxMs);
     saw_lock_wait = true;

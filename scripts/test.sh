@@ -13,6 +13,11 @@ count() { passed=$((passed + $1)); failed=$((failed + $2)); }
 
 install_packages || exit 1
 
+# The extension is installed into the system's PostgreSQL: hold the lock scripts/check.sh takes, so that another check
+# on the same machine cannot install another build under this run.
+exec 9>/tmp/pg_chronos-install.lock
+flock 9
+
 log "core unit tests (ctest)"
 cmake -S . -B build -DCMAKE_BUILD_TYPE=Release >/dev/null && cmake --build build -j2 >/dev/null || { echo "core build failed"; exit 1; }
 ctest --test-dir build --output-on-failure -j2 | tee build/ctest.log | tail -n 3

@@ -75,16 +75,21 @@ int64 int_column(TupleTableSlot *slot, Column c, int64 if_null) {
                                                                                          : DatumGetInt32(value);
 }
 
-// An interval in microseconds, as extract(epoch FROM …) counts it (a month is 30 days, a year 365.25 days).
+// An interval in microseconds, as extract(epoch FROM …) counts it (a month is 30 days, a year 365.25 days), within
+// ±chronos::kMaxIntervalUs: the trigger refuses longer ones, but a row written before 1.1 or with triggers off may
+// hold any interval, and must not overflow.
 int64 interval_column_us(TupleTableSlot *slot, Column c, int64 if_null) {
     bool isnull;
     Datum value = column(slot, c, &isnull);
     if (isnull)
         return if_null;
     const Interval *span = DatumGetIntervalP(value);
-    constexpr int64 kUsecsPerYear = (int64)(DAYS_PER_YEAR * SECS_PER_DAY) * USECS_PER_SEC;
-    return span->time + span->day * USECS_PER_DAY + (span->month % MONTHS_PER_YEAR) * DAYS_PER_MONTH * USECS_PER_DAY +
-           (span->month / MONTHS_PER_YEAR) * kUsecsPerYear;
+    constexpr double kUsecsPerYear = DAYS_PER_YEAR * SECS_PER_DAY * USECS_PER_SEC;
+    double us = (double)span->time + (double)span->day * USECS_PER_DAY +
+                (double)(span->month % MONTHS_PER_YEAR) * DAYS_PER_MONTH * USECS_PER_DAY +
+                (double)(span->month / MONTHS_PER_YEAR) * kUsecsPerYear;
+    double limit = (double)chronos::kMaxIntervalUs;
+    return (int64)(us > limit ? limit : (us < -limit ? -limit : us));
 }
 
 bool timestamp_column(TupleTableSlot *slot, Column c, TimestampTz *out) {

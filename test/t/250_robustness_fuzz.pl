@@ -39,7 +39,7 @@ $node->safe_psql('postgres', q{
 	GRANT EXECUTE ON FUNCTION chronos.schedule(text, text, text, text, timestamptz),
 	                          chronos.run_at(text, timestamptz, text), chronos.unschedule(text),
 	                          chronos.pause(text), chronos.resume(text), chronos.run_now(text), chronos.cancel(text),
-	                          chronos.emit(text, jsonb, timestamptz) TO app;
+	                          chronos.emit(text, jsonb, timestamptz, regrole) TO app;
 	CREATE TABLE fuzz_sink (n int);
 	GRANT INSERT ON fuzz_sink TO app;
 	CREATE TABLE canary (at timestamptz DEFAULT now());

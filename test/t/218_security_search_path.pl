@@ -15,13 +15,13 @@ my $node = start_chronos_node('security_search_path', 'chronos.max_workers = 3')
 my $admin = $node->safe_psql('postgres', 'SELECT current_user');
 $node->safe_psql('postgres', 'CREATE ROLE attacker LOGIN');
 $node->safe_psql('postgres', 'CREATE DATABASE victim OWNER attacker');
-create_chronos_db($node, 'victim');
+$node->safe_psql('victim', 'CREATE EXTENSION pg_chronos');
 $node->safe_psql('victim', 'GRANT USAGE ON SCHEMA chronos TO attacker');
 
 sub as_attacker { return $node->safe_psql('victim', $_[0], connstr => $node->connstr('victim') . ' user=attacker'); }
 # The test's own statements, as the superuser, with a search_path that does not reach the planted objects.
-sub safe_query { return $node->safe_psql('victim', "SET search_path = pg_catalog, public;\n$_[0]"); }
-sub wait_safely { return wait_for($node, 'victim', "SET search_path = pg_catalog, public;\n$_[0]", $_[1]); }
+sub safe_query { return $node->safe_psql('victim', "SET search_path = pg_catalog;\n$_[0]"); }
+sub wait_safely { return wait_for($node, 'victim', "SET search_path = pg_catalog;\n$_[0]", $_[1]); }
 
 # Every planted object calls public.planted(), which records who ran it. Each still computes what it shadows, so that
 # nothing else changes when it is used.
@@ -134,7 +134,7 @@ ok(wait_safely(q{SELECT EXISTS (SELECT FROM chronos.runs WHERE task_name = 'inte
 $node->stop('immediate');
 $node->start;
 $offset = -s $node->logfile;
-ok(wait_safely(q{SELECT status = 'interrupted' FROM chronos.runs WHERE task_name = 'interrupted'}),
+ok(wait_safely(q{SELECT EXISTS (SELECT FROM chronos.runs WHERE task_name = 'interrupted' AND status = 'interrupted')}),
 	'after the restart the run is recovered as interrupted');
 ok(wait_safely(q{SELECT run_count >= 6 FROM chronos.tasks WHERE name = 'loop'}), 'and the workers keep running tasks');
 safe_query(q{DELETE FROM chronos.tasks WHERE name IN ('loop', 'interrupted')});

@@ -267,6 +267,13 @@ extern "C" void chronos_executor_main(Datum main_arg) {
         proc_exit(0);
     BackgroundWorkerInitializeConnectionByOid(database, InvalidOid, 0);
     SetConfigOption("application_name", "pg_chronos worker", PGC_USERSET, PGC_S_OVERRIDE);
+    // The database's ALTER DATABASE … SET settings (which its owner may choose) must not break the bookkeeping: every
+    // transaction read-only, every error fatal, a lock timeout. A task's owner's own settings still apply to its runs.
+    SetConfigOption("default_transaction_read_only", "off", PGC_SUSET, PGC_S_OVERRIDE);
+    SetConfigOption("default_transaction_isolation", "read committed", PGC_SUSET, PGC_S_OVERRIDE);
+    SetConfigOption("default_transaction_deferrable", "off", PGC_SUSET, PGC_S_OVERRIDE);
+    SetConfigOption("exit_on_error", "off", PGC_SUSET, PGC_S_OVERRIDE);
+    SetConfigOption("lock_timeout", "0", PGC_SUSET, PGC_S_OVERRIDE);
     pgstat_report_appname("pg_chronos worker");
     error_context = AllocSetContextCreate(TopMemoryContext, "pg_chronos error", ALLOCSET_DEFAULT_SIZES);
     journal_open();

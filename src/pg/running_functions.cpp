@@ -17,7 +17,8 @@ PG_FUNCTION_INFO_V1(chronos_is_member_of);
 PG_FUNCTION_INFO_V1(chronos_is_member_of_role);
 }
 
-// chronos.running_tasks() → (task_id, pid, scheduled_for, started_at, transactional)
+// chronos.running_tasks() → (task_id, pid, scheduled_for, started_at, transactional): the runs of tasks whose owner
+// the caller is a member of (every run for a superuser), as row-level security shows their tasks.
 extern "C" Datum chronos_running_tasks(PG_FUNCTION_ARGS) {
     ReturnSetInfo *rsinfo = (ReturnSetInfo *)fcinfo->resultinfo;
     InitMaterializedSRF(fcinfo, 0);
@@ -25,7 +26,10 @@ extern "C" Datum chronos_running_tasks(PG_FUNCTION_ARGS) {
     int max = max_worker_processes;
     ExecutorSlot *running = static_cast<ExecutorSlot *>(palloc(sizeof(ExecutorSlot) * max));
     int n = copy_running_slots(MyDatabaseId, running, max);
+    Oid reader = GetUserId();
     for (int i = 0; i < n; i++) {
+        if (!is_member_of_role(reader, running[i].run_owner))
+            continue;
         Datum values[5] = {Int64GetDatum(running[i].task_id), Int32GetDatum(running[i].pid),
                            TimestampTzGetDatum(running[i].scheduled_for), TimestampTzGetDatum(running[i].started_at),
                            BoolGetDatum(running[i].transactional)};

@@ -203,12 +203,13 @@ SELECT chronos.listen('signup', 'controls_takes_two(jsonb, int)');
 SELECT chronos.listen('signup', 'controls_no_such_function(jsonb)');
 SELECT event, handler FROM chronos.listeners ORDER BY event;
 
--- emit: returns the id of a once task, due at the given time, whose command calls the handler (schema-qualified and
--- quoted) with the payload as $1
+-- emit: returns the id of a once task, due at the given time, whose command calls the handler with the payload as $1,
+-- bound by its OID (shown as <oid>) and its schema-qualified, quoted name
 SELECT chronos.emit('signup', '{"user": 42}', '2030-03-01 09:00+00') AS signup_task \gset
 SELECT id = :signup_task AS returns_the_id FROM chronos.tasks WHERE remark = 'event signup';
 SELECT chronos.emit('order', '[1, 2]', '2030-03-02 10:00+00') IS NOT NULL AS emitted;
-SELECT name, type, command, payload, remark, status, start_time, next_exec_time, owner = current_user::regrole AS owner_is_caller
+SELECT name, type, regexp_replace(command, 'call_handler\(\d+,', 'call_handler(<oid>,') AS command, payload, remark, status,
+       start_time, next_exec_time, owner = current_user::regrole AS owner_is_caller
   FROM chronos.tasks WHERE remark LIKE 'event %' ORDER BY start_time;
 -- an event nobody listens to, and one whose handler was dropped: refused, and no task is created
 SELECT chronos.emit('nobody-listens', '{}', '2030-03-01 09:00+00');

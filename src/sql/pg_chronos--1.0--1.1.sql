@@ -324,6 +324,15 @@ SELECT pg_catalog.set_config('pg_chronos_upgrade.emit_grants',
    AND a.privilege_type OPERATOR(pg_catalog.=) 'EXECUTE' AND a.grantee OPERATOR(pg_catalog.<>) p.proowner;
 DROP FUNCTION chronos.emit(text, jsonb, timestamptz);
 
+-- What the task of an emitted event runs: the handler, bound by OID when the event is emitted and called only while
+-- it is still that function under that name (src/pg/event_functions.cpp), so that nobody can put another function in
+-- its place before the task runs. It checks the caller (the task's owner) may execute the handler.
+CREATE FUNCTION chronos.call_handler(handler oid, handler_name text, payload jsonb) RETURNS void
+LANGUAGE C VOLATILE AS 'MODULE_PATHNAME', 'chronos_call_handler';
+
+COMMENT ON FUNCTION chronos.call_handler(oid, text, jsonb) IS
+'call the event handler with OID handler, while it is still called handler_name, with payload';
+
 CREATE FUNCTION chronos.emit(event text, payload jsonb, at timestamptz DEFAULT now(),
                              owner regrole DEFAULT quote_ident(current_user)::regrole) RETURNS bigint
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
@@ -342,7 +351,8 @@ BEGIN
                   HINT = 'Leave owner out to emit your own event.';
     END IF;
     SELECT CASE WHEN p.oid IS NOT NULL
-                THEN pg_catalog.format('SELECT %I.%I($1::pg_catalog.jsonb)', n.nspname, p.proname) END INTO call
+                THEN pg_catalog.format('SELECT chronos.call_handler(%s, %L, $1)', p.oid,
+                                       pg_catalog.format('%I.%I', n.nspname, p.proname)) END INTO call
       FROM chronos.listeners l
       LEFT JOIN pg_catalog.pg_proc p ON p.oid OPERATOR(pg_catalog.=) l.handler
       LEFT JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) p.pronamespace

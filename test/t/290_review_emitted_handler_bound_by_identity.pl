@@ -44,13 +44,10 @@ as_dbo(q{
 
 ok(wait_for($node, 'shop', q{SELECT EXISTS (SELECT FROM chronos.runs WHERE status <> 'running')}),
 	'the emitted run has run');
-TODO:
-{
-	local $TODO = 'the emitted command names the handler by schema and name, resolved when the task runs';
 is(su(q{SELECT count(*) FROM public.ran_as}), '0', 'the database owner\'s function did not run for the superuser\'s event');
 is(su(q{SELECT rolsuper FROM pg_roles WHERE rolname = 'dbo'}), 'f', 'the database owner is not a superuser');
-}
-diag(su(q{SELECT status, error FROM chronos.runs}));
+like(su(q{SELECT error FROM chronos.runs}), qr/^42883: the handler public\.on_signup of this event is not the function it was/,
+	'the run fails, saying its handler was replaced');
 
 $node->stop;
 done_testing();

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs every test: the core's GoogleTest suite (ctest), then pg_regress and TAP against temporary clusters, then a
-# benchmark smoke run (bench/run.sh --smoke), so the benchmarks cannot rot.
+# benchmark smoke run (bench/run.sh --smoke), so the benchmarks cannot rot, and last the Debian package
+# (scripts/package.sh: built, installed, and tried on a throwaway cluster).
 # Installs the Debian packages it needs; works as root (PostgreSQL then runs as "postgres") or as a user with sudo.
 # Ends with the line "N passed, M failed" and exits non-zero on any failure.
 set -uo pipefail
@@ -61,6 +62,17 @@ if bash "$CHRONOS_ROOT/bench/run.sh" --smoke 2>"$work/smoke.log"; then
     count 1 0
 else
     tail -n 20 "$work/smoke.log"
+    count 0 1
+fi
+
+# LAST on purpose: installing the .deb replaces the extension files that build_and_install_extension put in
+# /usr/lib/postgresql/15/lib and /usr/share/postgresql/15/extension (same paths), so no step may follow it that expects
+# the make-installed build (the package is built from this same tree, so both are this tree's build).
+log "Debian package (scripts/package.sh: build postgresql-15-chronos, install it, CREATE EXTENSION, one task)"
+if bash "$CHRONOS_ROOT/scripts/package.sh" 2>"$work/package.log"; then
+    count 1 0
+else
+    tail -n 40 "$work/package.log"
     count 0 1
 fi
 

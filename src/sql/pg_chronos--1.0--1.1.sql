@@ -402,8 +402,10 @@ COMMENT ON FUNCTION chronos.check_preloaded() IS
 SELECT chronos.check_preloaded();
 
 -- The identity sequences too, so that a restored database goes on numbering tasks and runs after the restored rows.
-SELECT pg_catalog.pg_extension_config_dump(pg_catalog.pg_get_serial_sequence('chronos.tasks', 'id')::pg_catalog.regclass, '');
-SELECT pg_catalog.pg_extension_config_dump(pg_catalog.pg_get_serial_sequence('chronos.runs', 'run_id')::pg_catalog.regclass, '');
+SELECT pg_catalog.pg_extension_config_dump(
+    pg_catalog.pg_get_serial_sequence('chronos.tasks', 'id')::pg_catalog.regclass, '');
+SELECT pg_catalog.pg_extension_config_dump(
+    pg_catalog.pg_get_serial_sequence('chronos.runs', 'run_id')::pg_catalog.regclass, '');
 
 -- Whether the scheduler serves this database, at a glance: SELECT * FROM chronos.scheduler. The facts come from the
 -- workers' shared memory; the view adds the catalog's version and, when something is amiss, what to do about it.

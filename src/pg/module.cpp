@@ -1,6 +1,7 @@
 // The library's entry: PostgreSQL's magic block and _PG_init, which defines the GUCs, reserves shared memory, registers
-// the launcher and installs the hooks. Loaded from shared_preload_libraries; loaded otherwise (CREATE EXTENSION without
-// preloading), the SQL functions work but no worker runs.
+// the launcher and installs the hooks. Loaded from shared_preload_libraries; loaded otherwise (by a backend of a server
+// restarted without it), the SQL functions work but no worker runs, and CREATE EXTENSION is refused
+// (scheduler_status.cpp).
 #include "settings.hpp"
 #include "shared_state.hpp"
 

@@ -636,3 +636,15 @@ void forget_database(Oid database) {
     }
     wake_launcher();
 }
+
+void look_at_scheduler(Oid database, SchedulerView *out) {
+    memset(out, 0, sizeof *out);
+    if (state == NULL)
+        return;
+    out->attached = true;
+    Locked lock;
+    out->launcher_pid = state->launcher_pid;
+    const DatabaseEntry *e = find_database(database, false);
+    out->database_served = e != NULL && e->served;
+    out->database_quiesced = e != NULL && e->quiesced;
+}

@@ -160,3 +160,12 @@ void look_at_database_executors(Oid database, DatabaseExecutors *out);
 
 // Forgets the entry of a dropped database.
 void forget_database(Oid database);
+
+// What chronos.scheduler shows of the shared state (scheduler_status.cpp).
+struct SchedulerView {
+    bool attached;           // the shared state exists: the library was loaded from shared_preload_libraries
+    pid_t launcher_pid;      // 0: no launcher is running
+    bool database_served;    // the launcher keeps an executor in the database
+    bool database_quiesced;  // being dropped, copied, renamed or moved
+};
+void look_at_scheduler(Oid database, SchedulerView *out);

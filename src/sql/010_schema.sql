@@ -46,4 +46,14 @@ BEGIN
 END
 $$;
 
+-- Without the library in shared_preload_libraries no launcher runs, and tasks would wait forever: the install (and
+-- the update from 1.0) is refused with a hint. pg_upgrade runs no script, and the function lets a binary upgrade pass.
+CREATE FUNCTION chronos.check_preloaded() RETURNS void
+LANGUAGE C VOLATILE AS 'MODULE_PATHNAME', 'chronos_check_preloaded';
+
+COMMENT ON FUNCTION chronos.check_preloaded() IS
+'raises an error unless pg_chronos was loaded via shared_preload_libraries';
+
+SELECT chronos.check_preloaded();
+
 COMMENT ON SCHEMA chronos IS 'pg_chronos: scheduled SQL run by background workers';

@@ -124,3 +124,8 @@ CREATE TRIGGER task_before_write BEFORE INSERT OR UPDATE ON chronos.tasks
 
 SELECT pg_catalog.pg_extension_config_dump('chronos.tasks', '');
 SELECT pg_catalog.pg_extension_config_dump('chronos.runs', '');
+-- The identity sequences too, so that a restored database goes on numbering tasks and runs after the restored rows.
+SELECT pg_catalog.pg_extension_config_dump(
+    pg_catalog.pg_get_serial_sequence('chronos.tasks', 'id')::pg_catalog.regclass, '');
+SELECT pg_catalog.pg_extension_config_dump(
+    pg_catalog.pg_get_serial_sequence('chronos.runs', 'run_id')::pg_catalog.regclass, '');

@@ -391,3 +391,51 @@ $$;
 -- Fair share between owners: a claim whose earliest due task belongs to an owner with runs in progress looks, one
 -- index descent per owner, for the earliest due task of an owner with fewer.
 CREATE INDEX tasks_owner_due ON chronos.tasks (owner, next_exec_time) WHERE status = 'scheduled';
+
+-- Version 1.1 is installed, and 1.0 updated, only where the library was preloaded (010_schema.sql).
+CREATE FUNCTION chronos.check_preloaded() RETURNS void
+LANGUAGE C VOLATILE AS 'MODULE_PATHNAME', 'chronos_check_preloaded';
+
+COMMENT ON FUNCTION chronos.check_preloaded() IS
+'raises an error unless pg_chronos was loaded via shared_preload_libraries';
+
+SELECT chronos.check_preloaded();
+
+-- The identity sequences too, so that a restored database goes on numbering tasks and runs after the restored rows.
+SELECT pg_catalog.pg_extension_config_dump(
+    pg_catalog.pg_get_serial_sequence('chronos.tasks', 'id')::pg_catalog.regclass, '');
+SELECT pg_catalog.pg_extension_config_dump(
+    pg_catalog.pg_get_serial_sequence('chronos.runs', 'run_id')::pg_catalog.regclass, '');
+
+-- Whether the scheduler serves this database, at a glance: SELECT * FROM chronos.scheduler. The facts come from the
+-- workers' shared memory; the view adds the catalog's version and, when something is amiss, what to do about it.
+
+CREATE FUNCTION chronos.scheduler_status(
+    OUT preloaded boolean, OUT launcher_running boolean, OUT enabled boolean, OUT database_served boolean,
+    OUT executors int, OUT runs_in_progress int, OUT library_version text)
+RETURNS record
+LANGUAGE C VOLATILE AS 'MODULE_PATHNAME', 'chronos_scheduler_status';
+
+COMMENT ON FUNCTION chronos.scheduler_status() IS
+'whether the library is preloaded, its launcher runs, chronos.enabled is on and a worker serves this database';
+
+CREATE VIEW chronos.scheduler WITH (security_invoker = true) AS
+SELECT s.preloaded, s.launcher_running, s.enabled, s.database_served, s.executors, s.runs_in_progress,
+       e.extversion AS catalog_version, s.library_version,
+       CASE WHEN NOT s.preloaded
+            THEN 'Add pg_chronos to shared_preload_libraries in postgresql.conf and restart the server.'
+            WHEN NOT s.launcher_running AND pg_catalog.pg_is_in_recovery()
+            THEN 'This server is in recovery (a standby): tasks run once it is promoted.'
+            WHEN NOT s.launcher_running
+            THEN 'The pg_chronos launcher is not running: see the server log.'
+            WHEN e.extversion OPERATOR(pg_catalog.<>) s.library_version
+            THEN 'Run ALTER EXTENSION pg_chronos UPDATE in this database.'
+            WHEN NOT s.enabled
+            THEN 'chronos.enabled is off: due tasks wait until it is turned on.'
+            WHEN NOT s.database_served
+            THEN 'No worker serves this database yet: it starts within seconds, else see the server log.'
+       END AS hint
+  FROM chronos.scheduler_status() s
+  JOIN pg_catalog.pg_extension e ON e.extname OPERATOR(pg_catalog.=) 'pg_chronos';
+
+COMMENT ON VIEW chronos.scheduler IS 'whether the scheduler serves this database, and if not, what to do';

@@ -62,6 +62,8 @@ sub flush_log
 my $id = add_task('divides by zero', 'SELECT 1/0', ', max_retries, retry_delay', q{, 2, '1 s'});
 ok(wait_for($node, 'postgres', q{SELECT status = 'failed' FROM chronos.tasks WHERE name = 'divides by zero'}, 120),
 	'a failing task fails after its retries');
+ok(wait_for_log_line($node, qr/of task "divides by zero" \(id $id\) in database "postgres" failed: [^\n]*\n[^\n]*attempt 3 of 3/,
+		$offset, 60), 'its last attempt writes a line');
 my $log = slurp_file($node->logfile, $offset);
 my @attempts = $log =~ /pg_chronos: run \d+ of task "divides by zero" \(id $id\) in database "postgres" failed: 22012: division by zero\n[^\n]*DETAIL:  status failed, owner postgres, attempt (\d) of 3, scheduled for [^,]+\+00, started \d+ ms late, took \d+\.\d ms/g;
 is(join(',', @attempts), '1,2,3', 'each failed run of a failing task writes one line with its attempt, SQLSTATE and message');

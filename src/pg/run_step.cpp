@@ -212,8 +212,8 @@ void run_on_failure(const ClaimedTask *task, Oid owner, const char *run_json) {
         ereport(WARNING, (errmsg("pg_chronos: on_failure of task \"%s\" (id " INT64_FORMAT ") in database \"%s\" failed: %s",
                                  task->name ? task->name : "", task->id, get_database_name(MyDatabaseId),
                                  outcome.error),
-                          held > 0 ? errdetail(INT64_FORMAT " more on_failure failures in this database were not logged "
-                                               "in the last minute.", held)
+                          held > 0 ? errdetail(INT64_FORMAT " more failures of on_failure commands in this database "
+                                               "were not logged in the last minute.", held)
                                    : 0));
 }
 

@@ -92,9 +92,10 @@ $id = add_task('terminates its worker', 'SELECT pg_terminate_backend(pg_backend_
 ok(wait_for($node, 'postgres', q{SELECT status = 'failed' FROM chronos.tasks WHERE name = 'terminates its worker'}, 120),
 	'a task whose run terminates its worker is quarantined (chronos.max_crashes = 1)');
 ok(wait_for_log_line($node,
-		qr/LOG:  pg_chronos: run \d+ of task "terminates its worker" \(id $id\) in database "postgres" was interrupted and its task is quarantined: 57P01: terminating connection due to administrator command\n[^\n]*DETAIL:  status interrupted, owner postgres, attempt 1 of 1, scheduled for [^,]+\+00, started \d+ ms late, took \d+\.\d ms; 1 consecutive runs ended the worker running them\n[^\n]*HINT:  Fix its command, then UPDATE chronos.tasks SET status = 'scheduled' WHERE id = $id/,
+		qr/LOG:  pg_chronos: run \d+ of task "terminates its worker" \(id $id\) in database "postgres" was interrupted and its task is quarantined: 57P01: terminating background worker "pg_chronos worker" due to administrator command\n[^\n]*DETAIL:  status interrupted, owner postgres, attempt 1 of 1, scheduled for [^,]+\+00, started \d+ ms late, took \d+\.\d ms; 1 consecutive runs ended the worker running them\n[^\n]*HINT:  Fix its command, then UPDATE chronos.tasks SET status = 'scheduled' WHERE id = $id/,
 		$offset, 60),
-	'the interrupted run writes a line saying so and that its task is quarantined, with the way out');
+	'the interrupted run writes a line saying so and that its task is quarantined, with the way out')
+  or diag(join "\n", slurp_file($node->logfile, $offset) =~ /(pg_chronos: run [^\n]*"terminates its worker"[^\n]*\n[^\n]*\n[^\n]*)/g);
 my $run = run_id_of('terminates its worker');
 like(slurp_file($node->logfile, $offset), qr/pg_chronos: run $run of task "terminates its worker"/,
 	'the interrupted run\'s line names its run id');

@@ -4,10 +4,12 @@
 
 #include "columns.hpp"
 #include "next_exec_time.hpp"
+#include "run_log.hpp"
 #include "settings.hpp"
 #include "shared_state.hpp"
 
 extern "C" {
+#include "access/xact.h"
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
 #include "miscadmin.h"
@@ -245,11 +247,13 @@ void prepare_statements(void) {
     prepared(&earliest_plan, kEarliestSql, 1, earliest_types);
 }
 
-char *record_run(const ClaimedTask *task, const RunRecord *record, MemoryContext context, TimestampTz *earliest) {
+char *record_run(const ClaimedTask *task, const RunRecord *record, MemoryContext context, TimestampTz *earliest,
+                 int64 *recorded_run_id) {
     bool keep = keeps_run(record);
     int64 run_id;
     writing_bookkeeping = true;
     bool found = write_run_record(task, record, keep, &run_id);
+    *recorded_run_id = run_id;
     writing_bookkeeping = false;
     *earliest = DT_NOBEGIN;  // unknown: look again
     if (!found)
@@ -305,6 +309,37 @@ int64 prune_history(TimestampTz cutoff) {
         1, types, values, NULL, false, 0);
     return rc == SPI_OK_DELETE ? (int64)SPI_processed : 0;
 }
+
+namespace {
+
+// The log line of a run recover_interrupted_runs() marked interrupted, from its recovery statement's row `row`.
+void log_recovered_run(int64 task_id, HeapTuple row, TupleDesc desc) {
+    bool isnull, no_max, no_scheduled, no_started, no_manual;
+    EndedRun run = {};
+    run.task_id = task_id;
+    Datum run_id = SPI_getbinval(row, desc, 2, &isnull);
+    run.run_id = isnull ? 0 : DatumGetInt64(run_id);
+    run.task_name = SPI_getvalue(row, desc, 3);
+    Datum owner = SPI_getbinval(row, desc, 4, &isnull);
+    run.owner = isnull ? InvalidOid : DatumGetObjectId(owner);
+    Datum attempt = SPI_getbinval(row, desc, 5, &isnull);
+    run.attempt = isnull ? 0 : DatumGetInt32(attempt);
+    Datum max_retries = SPI_getbinval(row, desc, 6, &no_max);
+    run.max_attempts = no_max ? 0 : DatumGetInt32(max_retries) + 1;
+    run.scheduled_for = DatumGetTimestampTz(SPI_getbinval(row, desc, 7, &no_scheduled));
+    run.started_at = DatumGetTimestampTz(SPI_getbinval(row, desc, 8, &no_started));
+    run.times_known = !no_scheduled && !no_started;
+    Datum manual = SPI_getbinval(row, desc, 9, &no_manual);
+    run.manual = !no_manual && DatumGetBool(manual);
+    run.finished_at = GetCurrentTransactionStartTimestamp();
+    run.run_status = "interrupted";
+    run.error = SPI_getvalue(row, desc, 10);
+    if (run.error == NULL)
+        run.error = "the worker running it ended before the run finished";
+    log_run_outcome(&run);
+}
+
+}  // namespace
 
 // A run is recovered only if no live executor runs its task and it is still 'running' when updated: the UPDATEs re-check
 // the latest row version (READ COMMITTED), so a run an executor finished after this statement's snapshot keeps its
@@ -363,19 +398,28 @@ int recover_interrupted_runs(void) {
         rc = SPI_execute_with_args(
             "WITH run AS (UPDATE chronos.runs SET status = 'interrupted', finished_at = pg_catalog.now(),"
             "                     error = 'the worker running it ended before the run finished'"
-            "              WHERE run_id" OP("=") "$2 AND status" OP("=") RUNNING_RUN " RETURNING run_id),"
+            "              WHERE run_id" OP("=") "$2 AND status" OP("=") RUNNING_RUN
+            "              RETURNING run_id, task_name, owner, attempt, scheduled_for, started_at, manual, error),"
             " task AS (UPDATE chronos.tasks SET status = " SCHEDULED ", next_exec_time = $3,"
             "                 last_status = 'interrupted', failure_count = failure_count" OP("+") "1"
             "           WHERE id" OP("=") "$1 AND status" OP("=") RUNNING_TASK " AND $4"
-            "             AND ($2 IS NULL OR EXISTS (SELECT FROM run)) RETURNING id)"
-            " SELECT (SELECT pg_catalog.count(*) FROM run)" OP("+") "(SELECT pg_catalog.count(*) FROM task)",
+            "             AND ($2 IS NULL OR EXISTS (SELECT FROM run)) RETURNING id, name, owner, max_retries)"
+            " SELECT (SELECT pg_catalog.count(*) FROM run)" OP("+") "(SELECT pg_catalog.count(*) FROM task),"
+            "        (SELECT run_id FROM run), COALESCE((SELECT task_name FROM run), (SELECT name FROM task)),"
+            "        COALESCE((SELECT owner FROM run), (SELECT owner FROM task)), (SELECT attempt FROM run),"
+            "        (SELECT max_retries FROM task), (SELECT scheduled_for FROM run), (SELECT started_at FROM run),"
+            "        (SELECT manual FROM run), (SELECT error FROM run)",
             4, types, values, nulls, false, 0);
         writing_bookkeeping = false;
         if (rc != SPI_OK_SELECT)
             elog(ERROR, "pg_chronos: could not recover run of task " INT64_FORMAT, task_id);
+        HeapTuple changed = SPI_tuptable->vals[0];
+        TupleDesc desc = SPI_tuptable->tupdesc;
         bool changed_isnull;
-        if (DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &changed_isnull)) > 0)
+        if (DatumGetInt64(SPI_getbinval(changed, desc, 1, &changed_isnull)) > 0) {
             recovered++;
+            log_recovered_run(task_id, changed, desc);
+        }
     }
     return recovered;
 }

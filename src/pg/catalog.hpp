@@ -64,8 +64,10 @@ void prepare_statements(void);
 
 // Transactional run: task row and run row written in the run's own transaction; sends the run's notification if the
 // task asks for one. Returns the run as JSON text (allocated in `context`) when the task notifies or has on_failure,
-// and sets *earliest to the earliest next_exec_time after this run (DT_NOEND: none; DT_NOBEGIN: unknown).
-char *record_run(const ClaimedTask *task, const RunRecord *record, MemoryContext context, TimestampTz *earliest);
+// and sets *earliest to the earliest next_exec_time after this run (DT_NOEND: none; DT_NOBEGIN: unknown) and *run_id to
+// the run's id (0: no row kept).
+char *record_run(const ClaimedTask *task, const RunRecord *record, MemoryContext context, TimestampTz *earliest,
+                 int64 *run_id);
 // The writes of record_run (run_record.cpp): the task row's new state and, when `keep`, the run's row (its id in
 // *run_id, else 0), without planning a statement. Returns false when the task's row is gone.
 bool write_run_record(const ClaimedTask *task, const RunRecord *record, bool keep, int64 *run_id);

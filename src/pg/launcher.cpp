@@ -1,6 +1,7 @@
 // The launcher: the one static background worker. It connects to no database, finds the databases that may have the
 // extension, and keeps an executor in each served database (more on request, up to chronos.max_workers). It starts only
 // once recovery has finished, so a hot standby runs nothing until it is promoted.
+#include "run_log.hpp"
 #include "settings.hpp"
 #include "shared_state.hpp"
 
@@ -118,9 +119,14 @@ bool start_executor(Oid database, const char *name) {
     MemoryContext old = MemoryContextSwitchTo(TopMemoryContext);
     bool registered = RegisterDynamicBackgroundWorker(&worker, &handle);
     MemoryContextSwitchTo(old);
+    int64 held;
     if (!registered) {
-        ereport(WARNING, (errmsg("pg_chronos: could not start a worker for database \"%s\"", name),
-                          errhint("Raise max_worker_processes, or lower chronos.max_workers.")));
+        if (warning_due(database, WarningKind::worker_not_started, &held))
+            ereport(WARNING,
+                    (errmsg("pg_chronos: could not start a worker for database \"%s\"", name),
+                     held > 0 ? errdetail(INT64_FORMAT " more attempts for this database failed in the last minute.", held)
+                              : 0,
+                     errhint("Raise max_worker_processes, or lower chronos.max_workers.")));
         return false;
     }
     executors[executor_count++] = {database, handle, GetCurrentTimestamp()};

@@ -27,6 +27,8 @@ int chronos_max_result_size = 1024;
 int chronos_log_runs = LOG_RUNS_ALL;
 int chronos_max_crashes = 3;
 int chronos_max_runs_per_owner = 0;
+bool chronos_log_successful_runs = false;
+int chronos_log_min_duration_ms = -1;
 
 void register_task_wake_callback(void);
 void install_database_events_hook(void);
@@ -60,6 +62,20 @@ void define_fairness_settings(void) {
                             &chronos_max_runs_per_owner, 0, 0, 1024, PGC_SIGHUP, 0, NULL, NULL, NULL);
 }
 
+}  // namespace
+
+void define_run_log_settings(void) {
+    DefineCustomBoolVariable("chronos.log_successful_runs", "Whether every successful run writes a line to the server log.",
+                             "Runs that end other than succeeded always do.", &chronos_log_successful_runs, false,
+                             PGC_SIGHUP, 0, NULL, NULL, NULL);
+    DefineCustomIntVariable("chronos.log_min_duration",
+                            "Successful runs that take at least this long write a line to the server log (-1: none).",
+                            "0 logs every successful run. Runs that end other than succeeded are always logged.",
+                            &chronos_log_min_duration_ms, -1, -1, INT_MAX, PGC_SIGHUP, GUC_UNIT_MS, NULL, NULL, NULL);
+}
+
+namespace {
+
 void define_settings(void) {
     DefineCustomBoolVariable("chronos.enabled", "Whether pg_chronos workers run due tasks.",
                              "While off, tasks stay due and run once it is turned back on.", &chronos_enabled, true,
@@ -91,6 +107,7 @@ void define_settings(void) {
                             "a quarantined task is failed until a user sets it scheduled again.",
                             &chronos_max_crashes, 3, 1, 1000, PGC_SIGHUP, 0, NULL, NULL, NULL);
     define_fairness_settings();
+    define_run_log_settings();
 #if PG_VERSION_NUM >= 150000
     MarkGUCPrefixReserved("chronos");
 #endif

@@ -3,6 +3,7 @@
 // executor is gone. No fsync: the file has to outlive a process or a restart of the server, not of the machine.
 #include "run_journal.hpp"
 
+#include "run_log.hpp"
 #include "settings.hpp"
 #include "shared_state.hpp"
 
@@ -13,6 +14,7 @@
 #include <unistd.h>
 
 extern "C" {
+#include "access/xact.h"
 #include "catalog/pg_type.h"
 #include "commands/dbcommands.h"
 #include "common/file_perm.h"
@@ -132,16 +134,18 @@ const char *const kRecordEndedRunSql =
     "         next_exec_time = CASE WHEN status OPERATOR(pg_catalog.=) 'running'::chronos.task_state"
     "                               THEN pg_catalog.now() ELSE next_exec_time END"
     "   WHERE id OPERATOR(pg_catalog.=) $1"
-    "  RETURNING id, name, owner, status, crash_count),"
+    "  RETURNING id, name, owner, status, crash_count, max_retries),"
     " kept AS (UPDATE chronos.runs SET status = 'interrupted'::chronos.run_status, finished_at = pg_catalog.now(),"
     "                 error = $5"
     "           WHERE run_id OPERATOR(pg_catalog.=) $2 AND status OPERATOR(pg_catalog.=) 'running'::chronos.run_status),"
     " added AS (INSERT INTO chronos.runs (task_id, task_name, owner, scheduled_for, started_at, finished_at, status,"
     "                                    error, pid, attempt, manual)"
     "           SELECT id, name, owner, $4, $3, pg_catalog.now(), 'interrupted'::chronos.run_status, $5, $8, $9, $10"
-    "             FROM task WHERE $2 OPERATOR(pg_catalog.=) 0)"
+    "             FROM task WHERE $2 OPERATOR(pg_catalog.=) 0 RETURNING run_id)"
     " SELECT name, status OPERATOR(pg_catalog.=) 'failed'::chronos.task_state AND $6 OPERATOR(pg_catalog.=) 1"
-    "        AND crash_count OPERATOR(pg_catalog.>=) $7, crash_count FROM task";
+    "        AND crash_count OPERATOR(pg_catalog.>=) $7, crash_count,"
+    "        CASE WHEN $2 OPERATOR(pg_catalog.=) 0 THEN (SELECT run_id FROM added) ELSE $2 END, owner, max_retries"
+    "   FROM task";
 
 // Records the run an ended executor left in `dead` (process `pid`).
 void record_ended_run(const JournalRecord *dead, int pid) {
@@ -166,19 +170,29 @@ void record_ended_run(const JournalRecord *dead, int pid) {
         elog(ERROR, "pg_chronos: could not record the run of an ended worker: %s", SPI_result_code_string(rc));
     if (SPI_processed == 0)
         return;  // the task was deleted
-    char *name = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
-    char *quarantined = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2);
-    if (quarantined != NULL && strcmp(quarantined, "t") == 0)
-        ereport(LOG, (errmsg("pg_chronos: task \"%s\" (id " INT64_FORMAT ") in database \"%s\" is quarantined",
-                             name ? name : "", dead->task_id, get_database_name(MyDatabaseId)),
-                      errdetail("%d consecutive runs ended the worker running them; the last: %s",
-                                chronos_max_crashes, error),
-                      errhint("Fix its command, then UPDATE chronos.tasks SET status = 'scheduled' WHERE id = "
-                              INT64_FORMAT ".", dead->task_id)));
-    else
-        ereport(LOG, (errmsg("pg_chronos: recorded the run of task \"%s\" (id " INT64_FORMAT
-                             ") in database \"%s\" as interrupted: %s",
-                             name ? name : "", dead->task_id, get_database_name(MyDatabaseId), error)));
+    HeapTuple row = SPI_tuptable->vals[0];
+    TupleDesc desc = SPI_tuptable->tupdesc;
+    bool isnull;
+    EndedRun run = {};
+    run.task_id = dead->task_id;
+    run.task_name = SPI_getvalue(row, desc, 1);
+    char *quarantined = SPI_getvalue(row, desc, 2);
+    run.quarantined = quarantined != NULL && strcmp(quarantined, "t") == 0;
+    Datum run_id = SPI_getbinval(row, desc, 4, &isnull);
+    run.run_id = isnull ? 0 : DatumGetInt64(run_id);
+    run.owner = DatumGetObjectId(SPI_getbinval(row, desc, 5, &isnull));
+    run.max_attempts = DatumGetInt32(SPI_getbinval(row, desc, 6, &isnull)) + 1;
+    run.run_status = "interrupted";
+    run.attempt = dead->attempt;
+    run.manual = dead->manual;
+    run.times_known = true;
+    run.scheduled_for = dead->scheduled_for;
+    run.started_at = dead->started_at;
+    run.finished_at = GetCurrentTransactionStartTimestamp();  // the recorded finished_at: now()
+    run.error = error;
+    if (run.quarantined)
+        run.note = psprintf("%d consecutive runs ended the worker running them", chronos_max_crashes);
+    log_run_outcome(&run);
 }
 
 // The journal file `name` if its executor is gone: open and locked in *fd, its record read. False to pass it over.

@@ -7,6 +7,7 @@
 #include "command_kind.hpp"
 #include "pg_time_zone.hpp"
 #include "run_journal.hpp"
+#include "run_log.hpp"
 #include "settings.hpp"
 #include "shared_state.hpp"
 #include "task_run.hpp"
@@ -199,15 +200,30 @@ bool classify_for_run(const ClaimedTask *task, CommandKind *kind, RunOutcome *fa
     return parsed;
 }
 
-// on_failure: SQL run as the owner once a run has finally failed, with the run's JSON as $1. Its failure is logged.
+// on_failure: SQL run as the owner once a run has finally failed, with the run's JSON as $1. Its failure is logged, at
+// most once a minute per database.
 void run_on_failure(const ClaimedTask *task, Oid owner, const char *run_json) {
     if (task->on_failure == NULL || run_json == NULL || !OidIsValid(owner))
         return;
     RunOutcome outcome;
     run_in_transaction(task->on_failure, owner, "SELECT", run_json, &outcome);
-    if (!outcome.succeeded)
-        ereport(WARNING, (errmsg("pg_chronos: on_failure of task " INT64_FORMAT " failed: %s", task->id,
-                                 outcome.error)));
+    int64 held;
+    if (!outcome.succeeded && warning_due(MyDatabaseId, WarningKind::on_failure_failed, &held))
+        ereport(WARNING, (errmsg("pg_chronos: on_failure of task \"%s\" (id " INT64_FORMAT ") in database \"%s\" failed: %s",
+                                 task->name ? task->name : "", task->id, get_database_name(MyDatabaseId),
+                                 outcome.error),
+                          held > 0 ? errdetail(INT64_FORMAT " more failures of on_failure commands in this database "
+                                               "were not logged in the last minute.", held)
+                                   : 0));
+}
+
+// The run's server log line, written when its recording commits (only called when run_is_logged() says so).
+void log_recorded_run(const ClaimedTask *task, const RunRecord *record, int64 run_id) {
+    EndedRun run = {run_id,        task->id,      task->name,           task->owner,
+                    record->run_status, false,    task->attempt,        task->policy.max_retries + 1,
+                    task->manual,  true,          task->scheduled_for,  record->started_at,
+                    record->finished_at, record->error, NULL};
+    log_run_outcome(&run);
 }
 
 // The run is over (recorded, or nowhere to record it): nothing of it is left in the journal or the shared state.
@@ -304,7 +320,10 @@ Step run_one_step(TimestampTz *next_due, int *due_together) {
         }
         reset_session_state_in_transaction();
         decide_record(task, &outcome, outcome_kind(&outcome), &record, &finally_failed);
-        run_json = record_run(task, &record, run_context, next_due);
+        int64 run_id;
+        run_json = record_run(task, &record, run_context, next_due, &run_id);
+        if (run_is_logged(outcome.succeeded, record.started_at, record.finished_at))
+            log_recorded_run(task, &record, run_id);
     } else {
         int64 run_id = record_run_start(task, current_started_at);
         commit_transaction();
@@ -328,6 +347,9 @@ Step run_one_step(TimestampTz *next_due, int *due_together) {
         lock_for_recording();  // without the run permit if a session locked the catalog meanwhile
         decide_record(task, &outcome, outcome_kind(&outcome), &record, &finally_failed);
         run_json = record_run_end(task, run_id, &record, run_context, next_due);
+        if (run_is_logged(outcome.succeeded, record.started_at, record.finished_at))
+            log_recorded_run(task, &record,
+                             outcome.succeeded && chronos_log_runs == LOG_RUNS_FAILURES ? 0 : run_id);
     }
     if (finally_failed)
         run_on_failure(task, owner, run_json);
@@ -356,6 +378,8 @@ void record_escaped_error(const char *message) {
     bool finally_failed;
     decide_record(&current_task, &outcome, chronos::RunOutcomeKind::failed, &record, &finally_failed);
     TimestampTz earliest;
-    record_run(&current_task, &record, run_context, &earliest);
+    int64 run_id;
+    record_run(&current_task, &record, run_context, &earliest, &run_id);
+    log_recorded_run(&current_task, &record, run_id);
     commit_transaction();
 }

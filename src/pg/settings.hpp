@@ -19,3 +19,9 @@ extern int chronos_max_crashes;          // chronos.max_crashes: consecutive run
 
 // Fair share between owners (claim.cpp).
 extern int chronos_max_runs_per_owner;   // chronos.max_runs_per_owner: runs of one owner at once, cluster-wide; 0: no cap
+
+// The server log lines of runs (run_log.cpp); a run that ends other than succeeded is always logged.
+extern bool chronos_log_successful_runs;  // chronos.log_successful_runs: a line for every successful run too
+extern int chronos_log_min_duration_ms;   // chronos.log_min_duration: a line for a successful run this slow; -1: off
+// Defines chronos.log_successful_runs and chronos.log_min_duration (module.cpp).
+void define_run_log_settings(void);

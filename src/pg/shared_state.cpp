@@ -545,6 +545,25 @@ bool note_lock_wait(Oid database, TimestampTz now, int64 every_us) {
     return true;
 }
 
+bool note_warning(Oid database, int kind, TimestampTz now, int64 every_us, int64 *held) {
+    *held = 0;
+    if (state == NULL)
+        return true;
+    Locked lock;
+    DatabaseEntry *e = find_database(database, true);
+    *held = 0;
+    if (e == NULL)
+        return true;  // no entry to count in: say it
+    if (e->warned_at[kind] != 0 && now - e->warned_at[kind] < every_us) {
+        e->warnings_held[kind]++;
+        return false;
+    }
+    e->warned_at[kind] = now;
+    *held = e->warnings_held[kind];
+    e->warnings_held[kind] = 0;
+    return true;
+}
+
 bool end_lock_wait(Oid database) {
     Locked lock;
     DatabaseEntry *e = find_database(database, false);

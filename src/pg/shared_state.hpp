@@ -9,6 +9,7 @@ extern "C" {
 }
 
 constexpr int kMaxDatabases = 256;
+constexpr int kRateLimitedWarnings = 2;  // kinds of rate-limited warnings (run_log.hpp)
 
 // An executor's public state; task_id is 0 while it runs nothing.
 struct ExecutorSlot {
@@ -38,6 +39,8 @@ struct DatabaseEntry {
     bool ended_runs;           // an executor ended during a run: its journal waits to be recovered
     TimestampTz lock_wait_logged_at;  // when a claim last logged that a session's lock on the catalog delays it; 0: not
     uint64 task_changes;       // commits that wrote scheduled tasks (wake_for_due_task): claims' fairness look-ups expire
+    TimestampTz warned_at[kRateLimitedWarnings];  // when a warning of each kind (run_log.hpp) was last logged; 0: never
+    int64 warnings_held[kRateLimitedWarnings];    // of each kind, how many were held back since
 };
 
 void request_shared_state(void);
@@ -131,6 +134,10 @@ void release_owner_run(void);
 // Whether a claim blocked by a session's lock in `database` should say so in the log now: at most once every
 // `every_us` per database. Returns true (and notes the time) when it should.
 bool note_lock_wait(Oid database, TimestampTz now, int64 every_us);
+// Whether a warning of kind `kind` (< kRateLimitedWarnings) about `database` should be logged now: at most once every
+// `every_us` per database and kind. Returns true (notes the time, sets *held to how many were held back since the last
+// one, and clears that count) when it should; otherwise counts it as held back.
+bool note_warning(Oid database, int kind, TimestampTz now, int64 every_us, int64 *held);
 // Whether a lock wait was logged for `database` since it last ended; clears the note (to log once that it is over).
 bool end_lock_wait(Oid database);
 

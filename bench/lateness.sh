@@ -35,6 +35,7 @@ INSERT INTO chronos.tasks (command, start_time)
 VALUES ('INSERT INTO sink VALUES (-1, clock_timestamp())', now() + :ms * interval '1 millisecond');
 EOF
 )
+    set_chronos_setting synchronous_commit off
     first_run=$(csql -c "SELECT coalesce(max(run_id), 0) FROM chronos.runs")
     first=$(observe csql)
     watch_start "${key}_procs" "$CHRONOS_DIR" 'pg_chronos' 1
@@ -46,10 +47,13 @@ EOF
     python3 "$BENCH_DIR/timer_floor.py" "$rate" "$seconds" "${key}_floor" >>"$RESULTS" &
     local floor=$!
     BACKGROUND_PIDS+=("$floor")
+    flush_floor_start "${key}_flush" "$seconds"
     as_pg_user "$PG_BIN/pgbench" -h "$CHRONOS_DIR" -p "$CHRONOS_PORT" -n -c 1 -j 1 -R "$rate" -T "$seconds" \
         -f "$driver" bench >"$DATA/$key.pgbench.log" 2>&1
     sleep 2.5   # the last task inserted is due at most 2 s later
     wait "$floor"
+    flush_floor_wait
+    set_chronos_setting synchronous_commit DEFAULT
     [ "$loops" -gt 0 ] && csql -c "DELETE FROM chronos.tasks WHERE name LIKE 'tick%'"
     sleep 0.5
     watch_stop "${key}_procs"
@@ -83,11 +87,13 @@ EOF
 cron_lateness() {
     local key=$1 jobs=$2 boundaries=$3 boundary
     reset_cron
+    set_setting rsql synchronous_commit off
     rsql -c "SELECT count(cron.schedule('tick' || g, '* * * * *', $TICK_COMMAND)) FROM generate_series(1, $jobs) g" >/dev/null
     boundary=$(next_minute 5)
     sleep_until $(( boundary + 60 * (boundaries - 1) + 3 ))
     rsql -c "DELETE FROM cron.job" >/dev/null
     wait_for_cron_workers
+    set_setting rsql synchronous_commit DEFAULT
     # only the armed boundaries: a job created in the first moments of a minute may also run for that minute
     local where="status = 'succeeded' AND start_time >= to_timestamp($boundary)"
     put_lateness "$key" "$(rsql -F ' ' -c "SELECT count(*),

@@ -14,7 +14,8 @@ RESULTS=""
 DATA=""
 BACKGROUND_PIDS=()
 
-# Settings both clusters get; fsync and synchronous_commit stay at their defaults (on).
+# Settings both clusters get; fsync and synchronous_commit stay at their defaults (on), but for the lateness windows
+# (flush_floor_start, below).
 COMMON_SETTINGS=(
     "max_worker_processes = 20"
     "shared_buffers = 128MB"
@@ -51,6 +52,27 @@ cron_minute_hour() { date -u -d "@$1" '+%-M %-H'; }
 
 csql() { as_pg_user "$PG_BIN/psql" -h "$CHRONOS_DIR" -p "$CHRONOS_PORT" -d bench -X -qAt -v ON_ERROR_STOP=1 "$@"; }
 rsql() { as_pg_user "$PG_BIN/psql" -h "$CRON_DIR" -p "$CRON_PORT" -d bench -X -qAt -v ON_ERROR_STOP=1 "$@"; }
+
+# set_setting SQL NAME VALUE: ALTER SYSTEM on the cluster that SQL (csql or rsql) talks to, and reload (background
+# workers read it on SIGHUP); DEFAULT resets it.
+set_setting() {
+    if [ "$3" = DEFAULT ]; then
+        "$1" -c "ALTER SYSTEM RESET $2" -c "SELECT pg_reload_conf()" >/dev/null
+    else
+        "$1" -c "ALTER SYSTEM SET $2 = '$3'" -c "SELECT pg_reload_conf()" >/dev/null
+    fi
+}
+set_chronos_setting() { set_setting csql "$@"; }
+
+# The lateness scenarios measure when runs start, not how long the storage takes to flush the WAL: their commits do
+# not wait for the flush (synchronous_commit = off on both clusters, for that window only), and bench/flush_floor.py
+# measures the flush time of the machine's storage beside them. Every other scenario commits synchronously.
+flush_floor_start() {  # flush_floor_start PREFIX SECONDS
+    python3 "$BENCH_DIR/flush_floor.py" 50 "$2" "$WORK" "$1" >>"$RESULTS" &
+    FLUSH_FLOOR_PID=$!
+    BACKGROUND_PIDS+=("$FLUSH_FLOOR_PID")
+}
+flush_floor_wait() { wait "$FLUSH_FLOOR_PID" || true; }
 postmaster_pid() { head -n 1 "$1/data/postmaster.pid"; }
 
 # ---- clusters ----

@@ -115,7 +115,12 @@ def render(R, targets, memory, runs, plots):
         f"tasks due 1–2000 ms later (uniformly random), beside {v('lateness_loops')} loop tasks `* * * * * *`. Lateness "
         "is `started_at - scheduled_for` of every run in `chronos.runs` (the `lateness` column of `chronos.history`). "
         "Meanwhile a plain process (`bench/timer_floor.py`) sleeps until deadlines drawn the same way and measures how "
-        "late it wakes: the floor the machine itself sets. pg_cron cannot schedule below a minute: "
+        "late it wakes: the floor the machine itself sets. Both clusters run these windows with `synchronous_commit = "
+        "off`, so that the figures are the schedulers' and not the storage's: an executor whose commit waits for a "
+        "slow WAL flush cannot start its next run, and `bench/flush_floor.py` (8 kB written and `fdatasync`ed 50 "
+        f"times a second beside the window) saw flushes take p50 {f('lateness_flush_p50_ms', 2)} ms, p99.9 "
+        f"{f('lateness_flush_p999_ms', 2)} ms, max {f('lateness_flush_max_ms', 1)} ms, {f('lateness_flush_stalls')} "
+        "of 50 ms or more. The other scenarios commit synchronously. pg_cron cannot schedule below a minute: "
         f"{v('cron_lateness_jobs')} jobs `* * * * *` through {v('cron_lateness_boundaries')} minute boundaries, "
         "lateness = `start_time - date_trunc('minute', start_time)` from `cron.job_run_details`.\n")
     add("| | runs | p50 | p95 | p99 | max | pg_chronos CPU per run | commits per run | other processes' CPU |")
@@ -174,7 +179,10 @@ def render(R, targets, memory, runs, plots):
         f"{f('sustained_p95_ms', 2)} ms, p99 {f('sustained_p99_ms', 2)} ms, max {f('sustained_max_ms', 2)} ms. CPU: "
         f"{f('sustained_watch_cpu_pct_core', 1)} % of one core in the pg_chronos processes, "
         f"{f('sustained_cluster_cpu_ms_per_run', 2)} ms of server CPU per run. Other processes on the machine used "
-        f"{f('sustained_other_load_cores', 2)} cores.\n")
+        f"{f('sustained_other_load_cores', 2)} cores. Runs commit synchronously here: meanwhile the storage "
+        f"flushed 8 kB in p50 {f('sustained_flush_p50_ms', 2)} ms, p99.9 {f('sustained_flush_p999_ms', 2)} ms, max "
+        f"{f('sustained_flush_max_ms', 1)} ms ({f('sustained_flush_stalls')} flushes of 50 ms or more; "
+        "`bench/flush_floor.py`), and a run cannot start while every executor waits for its commit's flush.\n")
     if memory:
         add("| process | RSS after 30 s → end, MB | own (RssAnon), MB | shared buffers touched (RssShmem), MB |")
         add("|---|---:|---:|---:|")

@@ -6,15 +6,6 @@
 KEEP_RUNS="INSERT INTO kept_runs SELECT run_id, scheduled_for, started_at, status, pid FROM chronos.runs
            WHERE run_id > (SELECT coalesce(max(run_id), 0) FROM kept_runs)"
 
-# set_chronos_setting NAME VALUE: ALTER SYSTEM and reload (the workers read it on SIGHUP); DEFAULT resets it.
-set_chronos_setting() {
-    if [ "$2" = DEFAULT ]; then
-        csql -c "ALTER SYSTEM RESET $1" -c "SELECT pg_reload_conf()" >/dev/null
-    else
-        csql -c "ALTER SYSTEM SET $1 = '$2'" -c "SELECT pg_reload_conf()" >/dev/null
-    fi
-}
-
 # sustained SECONDS TASKS RETENTION
 sustained() {
     local seconds=$1 tasks=$2 retention=$3 t0 tick=0
@@ -35,6 +26,7 @@ sustained() {
                FROM generate_series(0, $tasks - 1) g"
     sleep_until "$t0"
     watch_start sustained_watch "$CHRONOS_DIR" 'pg_chronos' 5 "$DATA/sustained_memory.csv"
+    flush_floor_start sustained_flush "$seconds"
     local ticks
     ticks=$(cluster_ticks "$CHRONOS_DIR")
     echo "elapsed_s,runs_bytes,runs_rows" >"$DATA/sustained_runs.csv"
@@ -49,6 +41,7 @@ sustained() {
     ticks=$(( $(cluster_ticks "$CHRONOS_DIR") - ticks ))
     csql -c "DELETE FROM chronos.tasks WHERE name LIKE 'steady%'"
     watch_stop sustained_watch
+    flush_floor_wait
     csql -c "$KEEP_RUNS"
     [ -n "$(get sustained_history_retention)" ] && set_chronos_setting chronos.history_retention DEFAULT
     sleep 0.5

@@ -84,6 +84,19 @@ chronos_burst() {
         "$(get "${key}_last_s")" "$(get "${key}_rate")"
 }
 
+# median_burst FUNCTION N TRIALS KEY FIELD: runs `FUNCTION N` TRIALS times (a burst of 1,000 lasts a fifth of a
+# second, and one slow WAL flush moves a single trial by a third), records every trial's FIELD as KEY_trials and
+# their median as KEY_FIELD, the figure the report uses.
+median_burst() {
+    local fn=$1 n=$2 trials=$3 key=$4 field=$5 values=() i
+    for i in $(seq 1 "$trials"); do
+        "$fn" "$n"
+        values+=("$(get "${key}_${field}")")
+    done
+    put "${key}_trials" "$(printf '%s\n' "${values[@]}" | paste -sd ' ')"
+    put "${key}_${field}" "$(printf '%s\n' "${values[@]}" | sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }')"
+}
+
 # pgbench_burst N [measure]: the same INSERT from pgbench, -c MAX_WORKERS -j 2, N transactions in all.
 pgbench_burst() {
     local n=$1 measure=${2:-0} key="burst_pgbench_$1" script first last ticks

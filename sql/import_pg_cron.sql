@@ -101,6 +101,31 @@ SELECT count(*) - :tasks_before AS tasks_added FROM chronos.tasks;
 -- pg_cron's jobs are left alone.
 SELECT count(*) AS pg_cron_jobs FROM cron.job;
 
+-- Search-path safe: what a role plants in public (an = operator on text, lower(text)) never runs when a superuser
+-- imports with search_path = public, pg_catalog.
+CREATE TABLE public.planted_log (what text);
+CREATE FUNCTION public.planted_eq(text, text) RETURNS boolean LANGUAGE plpgsql AS $$
+BEGIN
+    INSERT INTO public.planted_log VALUES ('=');
+    RETURN $1 OPERATOR(pg_catalog.=) $2;
+END
+$$;
+CREATE OPERATOR public.= (FUNCTION = public.planted_eq, LEFTARG = text, RIGHTARG = text);
+CREATE FUNCTION public.lower(text) RETURNS text LANGUAGE plpgsql AS $$
+BEGIN
+    INSERT INTO public.planted_log VALUES ('lower');
+    RETURN pg_catalog.lower($1);
+END
+$$;
+SET search_path = public, pg_catalog;
+SELECT action, count(*) FROM chronos.import_pg_cron() GROUP BY action ORDER BY action;
+SELECT * FROM chronos.pg_cron_schedule('0 9 * * MON-FRI');
+RESET search_path;
+SELECT count(*) AS planted_calls FROM public.planted_log;
+DROP OPERATOR public.= (text, text);
+DROP FUNCTION public.planted_eq(text, text), public.lower(text);
+DROP TABLE public.planted_log;
+
 --
 -- The job of another database: its step is a statement to run there, which can be run twice.
 --

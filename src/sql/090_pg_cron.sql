@@ -22,8 +22,8 @@ BEGIN
     FOREACH element IN ARRAY pg_catalog.string_to_array(field, ',') LOOP
         part := pg_catalog.regexp_match(element, '^(?:(\*)|([[:alnum:]]+)(?:-([[:alnum:]]+))?)(?:/([0-9]+))?$');
         IF part IS NULL OR (part[1] IS NULL AND part[3] IS NULL AND part[4] IS NOT NULL) THEN
-            problem := pg_catalog.format('the %s field "%s" is not a list of *, numbers, ranges (a-b) and steps (*/n, a-b/n).',
-                                         what, field);
+            problem := pg_catalog.format('the %s field "%s" is not a list of *, numbers, ranges (a-b) and steps '
+                                         '(*/n, a-b/n).', what, field);
             RETURN;
         END IF;
         IF part[1] IS NOT NULL THEN
@@ -36,8 +36,9 @@ BEGIN
                                    OPERATOR(pg_catalog.+) low END;
                 IF value IS NULL OR value OPERATOR(pg_catalog.<) low OR value OPERATOR(pg_catalog.>) high THEN
                     problem := pg_catalog.format('the %s field "%s" holds "%s", which is %s a number from %s to %s%s.',
-                                                 what, field, word, CASE WHEN names IS NULL THEN 'not' ELSE 'neither' END, low,
-                                                 high, CASE WHEN names IS NULL THEN '' ELSE ' nor a name' END);
+                                                 what, field, word,
+                                                 CASE WHEN names IS NULL THEN 'not' ELSE 'neither' END, low, high,
+                                                 CASE WHEN names IS NULL THEN '' ELSE ' nor a name' END);
                     RETURN;
                 END IF;
                 IF pg_catalog.length(word) OPERATOR(pg_catalog.>) 2 AND word OPERATOR(pg_catalog.~) '^[0-9]+$' THEN
@@ -56,7 +57,8 @@ BEGIN
         step := 1;
         IF part[4] IS NOT NULL THEN
             IF pg_catalog.length(part[4]) OPERATOR(pg_catalog.>) 9 OR part[4]::int OPERATOR(pg_catalog.<) 1 THEN
-                problem := pg_catalog.format('the %s field "%s" has a step below 1.', what, field);
+                problem := pg_catalog.format('the %s field "%s" has a step below 1 or beyond any value.', what,
+                                             field);
                 RETURN;
             END IF;
             step := part[4]::int;
@@ -182,14 +184,16 @@ BEGIN
     dom_text := CASE WHEN dom_last THEN '$' WHEN dom.portable THEN fields[3]
                      ELSE chronos.pg_cron_field_text(dom.bits, 1, 31) END;
     dow_text := CASE WHEN dow.portable THEN fields[5] ELSE chronos.pg_cron_field_text(dow.bits, 0, 6) END;
-    IF pg_catalog.left(fields[3], 1) OPERATOR(pg_catalog.=) '*' OR pg_catalog.left(fields[5], 1) OPERATOR(pg_catalog.=) '*' THEN
+    IF pg_catalog.left(fields[3], 1) OPERATOR(pg_catalog.=) '*'
+       OR pg_catalog.left(fields[5], 1) OPERATOR(pg_catalog.=) '*' THEN
         -- pg_cron: a day must match both fields
         IF (pg_catalog.cardinality(dom.bits) OPERATOR(pg_catalog.=) 0 AND NOT dom_last)
            OR pg_catalog.cardinality(dow.bits) OPERATOR(pg_catalog.=) 0 THEN
             note := pg_catalog.format('pg_cron never runs "%s": one of its day fields selects no day.', spec);
             RETURN;
         END IF;
-        IF pg_catalog.cardinality(dom.bits) OPERATOR(pg_catalog.<) 31 AND pg_catalog.cardinality(dow.bits) OPERATOR(pg_catalog.<) 7 THEN
+        IF pg_catalog.cardinality(dom.bits) OPERATOR(pg_catalog.<) 31
+           AND pg_catalog.cardinality(dow.bits) OPERATOR(pg_catalog.<) 7 THEN
             note := pg_catalog.format('pg_cron runs "%s" on days that match both day-of-month "%s" and day-of-week '
                                       '"%s" (a day field starting with * makes it require both); pg_chronos requires '
                                       'both only when one of them covers every day, and takes either otherwise. '
@@ -199,7 +203,8 @@ BEGIN
         END IF;
     ELSE
         -- pg_cron: a day may match either field
-        IF pg_catalog.cardinality(dom.bits) OPERATOR(pg_catalog.=) 31 OR pg_catalog.cardinality(dow.bits) OPERATOR(pg_catalog.=) 7 THEN
+        IF pg_catalog.cardinality(dom.bits) OPERATOR(pg_catalog.=) 31
+           OR pg_catalog.cardinality(dow.bits) OPERATOR(pg_catalog.=) 7 THEN
             dom_text := '*';
             dow_text := '*';
             day_note := 'every day (pg_cron takes a day matching either day field, and one covers every day)';
@@ -226,8 +231,9 @@ BEGIN
                                   pg_catalog.array_to_string(fields[6:], ' '));
     END IF;
     IF schedule OPERATOR(pg_catalog.<>) pg_catalog.array_to_string(fields[1:5], ' ') THEN
-        note := pg_catalog.concat_ws(' ', note, pg_catalog.format('Written "%s" for pg_chronos, which runs at the same '
-                                                                  'times%s.', schedule, ': ' OPERATOR(pg_catalog.||) day_note));
+        note := pg_catalog.concat_ws(' ', note,
+                                     pg_catalog.format('Written "%s" for pg_chronos, which runs at the same times%s.',
+                                                       schedule, ': ' OPERATOR(pg_catalog.||) day_note));
     END IF;
 END
 $$;
@@ -248,7 +254,8 @@ BEGIN
     EXCEPTION WHEN insufficient_privilege THEN
         RAISE EXCEPTION 'permission denied to read pg_cron''s setting %', setting_name
             USING ERRCODE = 'insufficient_privilege',
-                  DETAIL = 'pg_cron lets only superusers and members of pg_read_all_settings read it, and the import needs it.',
+                  DETAIL = 'pg_cron lets only superusers and members of pg_read_all_settings read it, and the '
+                           'import needs it.',
                   HINT = 'Ask a superuser to run chronos.import_pg_cron(), or to GRANT pg_read_all_settings to you.';
     END;
     IF NOT EXISTS (SELECT FROM pg_catalog.pg_settings s WHERE s.name OPERATOR(pg_catalog.=) setting_name) THEN
@@ -331,8 +338,8 @@ BEGIN
         SELECT j.jobid, j.schedule, j.command, j.database, j.username,
                pg_catalog.to_jsonb(j) OPERATOR(pg_catalog.->>) 'jobname' AS jobname,
                COALESCE((pg_catalog.to_jsonb(j) OPERATOR(pg_catalog.->>) 'active')::boolean, true) AS active,
-               pg_catalog.count(*) OVER (PARTITION BY j.database, pg_catalog.to_jsonb(j) OPERATOR(pg_catalog.->>) 'jobname')
-                   AS sharing_name
+               pg_catalog.count(*) OVER (PARTITION BY j.database,
+                                              pg_catalog.to_jsonb(j) OPERATOR(pg_catalog.->>) 'jobname') AS sharing_name
           FROM cron.job j
          ORDER BY j.jobid
     LOOP
@@ -380,7 +387,8 @@ BEGIN
                 -- A name taken (perhaps by a task the caller cannot see) is tried once more with the user appended.
                 FOREACH candidate IN ARRAY ARRAY[task_name, job.jobname OPERATOR(pg_catalog.||) '@'
                                                             OPERATOR(pg_catalog.||) job.username] LOOP
-                    CONTINUE WHEN candidate IS NULL OR (action IS NOT NULL AND candidate OPERATOR(pg_catalog.=) task_name);
+                    CONTINUE WHEN candidate IS NULL
+                               OR (action IS NOT NULL AND candidate OPERATOR(pg_catalog.=) task_name);
                     BEGIN
                         INSERT INTO chronos.tasks (name, type, schedule, timezone, command, owner, status, remark)
                         VALUES (candidate, 'loop', translated.schedule, zone, job.command, job_owner, task_status,
@@ -398,7 +406,8 @@ BEGIN
                                        THEN pg_catalog.format('%s exists already. Rename it (UPDATE chronos.tasks '
                                                               'SET name = …), and import again.',
                                                               CASE WHEN task_name OPERATOR(pg_catalog.=) candidate
-                                                                   THEN pg_catalog.format('A task named "%s"', candidate)
+                                                                   THEN pg_catalog.format('A task named "%s"',
+                                                                                          candidate)
                                                                    ELSE pg_catalog.format('A task named "%s", and one '
                                                                                           'named "%s",', task_name,
                                                                                           candidate) END)

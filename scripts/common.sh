@@ -8,7 +8,7 @@ export PG_CONFIG=$PG_BIN/../../../../bin/pg_config
 [ -x "$PG_CONFIG" ] || PG_CONFIG=/usr/bin/pg_config
 
 CHRONOS_PACKAGES="postgresql-$PG_MAJOR postgresql-server-dev-$PG_MAJOR libboost-date-time-dev libgtest-dev libbenchmark-dev
-  cmake g++ make libipc-run-perl tzdata"
+  postgresql-$PG_MAJOR-cron cmake g++ make libipc-run-perl tzdata"
 
 as_root() {
     if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi

@@ -151,5 +151,27 @@ ok(wait_for($node, 'app', q{SELECT status = 'done' FROM chronos.tasks WHERE name
 is(query('app', q{SELECT count(*) FROM public.hits WHERE task = 'again'}), '1', 'once');
 is(errors_logged_since($offset), '', 'still no ERROR or FATAL line in the server log');
 
+# --- a transaction that wrote to chronos.tasks cannot wait for an autonomous run -------------------------------------
+
+# The run's recording would wait for this transaction's row locks, and this transaction for the run: it does not wait,
+# and says so; the command finishes after the drop, and its end is logged, not raised as an error.
+query('app', q{DELETE FROM public.hits WHERE task = 'auto';
+               INSERT INTO chronos.tasks (name, command, transactional)
+               VALUES ('auto', 'CALL public.slow_commit(3)', false)});
+ok(wait_until_running('app', 'auto'), 'an autonomous run is in progress');
+$offset = -s $node->logfile;
+$ret = $node->psql('app', q{BEGIN; UPDATE chronos.tasks SET remark = 'going' WHERE name = 'again';
+                            DROP EXTENSION pg_chronos; COMMIT;}, stdout => \$out, stderr => \$err, timeout => 120);
+is($ret, 0, 'DROP EXTENSION after an UPDATE of chronos.tasks in the same transaction succeeds') or diag($err);
+diag("DROP EXTENSION after an UPDATE said:\n$err");
+like($err, qr/NOTICE:  pg_chronos: DROP EXTENSION does not wait for 1 autonomous run in progress in database "app"/,
+	'a NOTICE says that it does not wait for the autonomous run');
+like($err, qr/DETAIL:  .*their outcome is not recorded: $auto_run/s, 'and names it');
+ok(wait_for_log_line($node, qr/pg_chronos: the extension was dropped in database "app" while task \d+ ran/, $offset),
+	'the end of the run is logged');
+ok(wait_for($node, 'app', q{SELECT count(*) = 1 FROM public.hits WHERE task = 'auto'}), 'its command finished');
+ok(wait_for($node, 'postgres', 'SELECT ' . executors_in('app') . ' = 0', 30), 'the executors of the database leave');
+is(errors_logged_since($offset), '', 'no ERROR or FATAL line in the server log');
+
 $node->stop;
 done_testing();

@@ -44,11 +44,13 @@ Oid chronos_table(const char *name) {
 // AccessShareLock (ShareLock and above conflict with the recording's RowExclusiveLock; with a weaker one, this
 // transaction may have written or locked the very row the recording updates).
 bool may_block_recording(Oid table) {
-    if (!OidIsValid(table)) return false;
+    if (!OidIsValid(table))
+        return false;
     LOCKTAG tag;
     SET_LOCKTAG_RELATION(tag, MyDatabaseId, table);
     for (LOCKMODE mode = RowShareLock; mode <= AccessExclusiveLock; mode++)
-        if (LockHeldByMe(&tag, mode)) return true;
+        if (LockHeldByMe(&tag, mode))
+            return true;
     return false;
 }
 
@@ -57,14 +59,16 @@ int runs_in_progress(bool autonomous_too, ExecutorSlot *out) {
     ExecutorSlot all[kMaxRuns];
     int n = copy_running_slots(MyDatabaseId, all, kMaxRuns), kept = 0;
     for (int i = 0; i < n; i++)
-        if (all[i].pid != MyProcPid && (autonomous_too || all[i].transactional)) out[kept++] = all[i];
+        if (all[i].pid != MyProcPid && (autonomous_too || all[i].transactional))
+            out[kept++] = all[i];
     return kept;
 }
 
 // Whether an executor of this database is in the middle of a step (it holds a run permit) without a run published yet:
 // it may have claimed a task it is about to run. Not asked when this process is an executor itself.
 bool executor_claiming(void) {
-    if (my_slot() != NULL) return false;
+    if (my_slot() != NULL)
+        return false;
     DatabaseExecutors seen;
     look_at_database_executors(MyDatabaseId, &seen);
     return seen.count > seen.idle_count;
@@ -72,7 +76,8 @@ bool executor_claiming(void) {
 
 int count_autonomous(const ExecutorSlot *runs, int n) {
     int count = 0;
-    for (int i = 0; i < n; i++) count += runs[i].transactional ? 0 : 1;
+    for (int i = 0; i < n; i++)
+        count += runs[i].transactional ? 0 : 1;
     return count;
 }
 
@@ -86,7 +91,8 @@ char *describe_runs(const ExecutorSlot *runs, int n, bool only_autonomous) {
     SPI_connect();
     int shown = 0, left = 0;
     for (int i = 0; i < n; i++) {
-        if (only_autonomous && runs[i].transactional) continue;
+        if (only_autonomous && runs[i].transactional)
+            continue;
         if (shown == kShownRuns) {
             left++;
             continue;
@@ -103,33 +109,39 @@ char *describe_runs(const ExecutorSlot *runs, int n, bool only_autonomous) {
         TimestampDifference(runs[i].started_at, now, &seconds, &microseconds);
         MemoryContext spi = MemoryContextSwitchTo(outer);
         appendStringInfo(&text, "%stask ", shown == 0 ? "" : "; ");
-        if (name != NULL) appendStringInfo(&text, "\"%s\" ", name);
+        if (name != NULL)
+            appendStringInfo(&text, "\"%s\" ", name);
         appendStringInfo(&text, "(id " INT64_FORMAT "), %s, running for %ld s in process %d", runs[i].task_id,
                          runs[i].transactional ? "transactional" : "autonomous", seconds, (int)runs[i].pid);
         MemoryContextSwitchTo(spi);
         shown++;
     }
     SPI_finish();
-    if (left > 0) appendStringInfo(&text, " and %d more", left);
+    if (left > 0)
+        appendStringInfo(&text, " and %d more", left);
     return text.data;
 }
 
 // At the end of the transaction: the database is served again, unless the extension is gone (then it no longer is, and
 // no executor comes back to find that out).
 void end_quiesce(XactEvent event, void *) {
-    if (!OidIsValid(quiesced_database)) return;
+    if (!OidIsValid(quiesced_database))
+        return;
     if (event == XACT_EVENT_PRE_COMMIT) {
         extension_gone = !OidIsValid(chronos_table("tasks"));
         return;
     }
-    if (event != XACT_EVENT_COMMIT && event != XACT_EVENT_ABORT && event != XACT_EVENT_PREPARE) return;
+    if (event != XACT_EVENT_COMMIT && event != XACT_EVENT_ABORT && event != XACT_EVENT_PREPARE)
+        return;
     Oid database = quiesced_database;
     bool gone = event == XACT_EVENT_COMMIT && extension_gone;
     quiesced_database = InvalidOid;
     extension_gone = false;
-    if (gone) mark_database_served(database, false);
+    if (gone)
+        mark_database_served(database, false);
     set_database_quiesced(database, false);
-    if (!gone) wake_for_due_task(database, GetCurrentTimestamp());
+    if (!gone)
+        wake_for_due_task(database, GetCurrentTimestamp());
 }
 
 }  // namespace
@@ -183,12 +195,12 @@ void wait_for_runs_before_drop(void) {
             told = true;
         }
         if (n > 0 && LockTimeout > 0 && TimestampDifferenceExceeds(began, GetCurrentTimestamp(), LockTimeout))
-            ereport(
-                ERROR,
-                (errcode(ERRCODE_LOCK_NOT_AVAILABLE),
-                 errmsg("pg_chronos: runs in progress in database \"%s\" did not end within lock_timeout", database),
-                 errdetail("Still running: %s.", describe_runs(runs, n, false)),
-                 errhint("Wait for the runs to finish, or stop them with chronos.cancel(), and try again.")));
+            ereport(ERROR, (errcode(ERRCODE_LOCK_NOT_AVAILABLE),
+                            errmsg("pg_chronos: runs in progress in database \"%s\" did not end within lock_timeout",
+                                   database),
+                            errdetail("Still running: %s.", describe_runs(runs, n, false)),
+                            errhint("Wait for the runs to finish, or stop them with chronos.cancel(), and try "
+                                    "again.")));
         (void)WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH, kPollMs, PG_WAIT_EXTENSION);
         ResetLatch(MyLatch);
         CHECK_FOR_INTERRUPTS();

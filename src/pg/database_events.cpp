@@ -1,12 +1,13 @@
 // Commands that change which databases pg_chronos serves, or whose roles own tasks, seen through ProcessUtility_hook:
 //   CREATE / ALTER EXTENSION pg_chronos   start service in the database once the transaction commits;
-//   DROP EXTENSION pg_chronos             wakes its executors on commit, and they exit;
+//   DROP EXTENSION pg_chronos             waits for the runs in progress, no new one starting (extension_drop.cpp);
 //   CREATE DATABASE                       the new database is served from the commit on (its template may have tasks);
 //   CREATE DATABASE … TEMPLATE src, ALTER DATABASE src RENAME / SET TABLESPACE
 //                                         need src to themselves: src is quiesced (no new claims), its idle executors
 //                                         leave, its runs in progress may finish for kRunWaitMs, else the command fails;
 //   DROP DATABASE                         quiesces the database until commit and stops its runs in progress;
 //   DROP ROLE, REASSIGN OWNED, DROP OWNED see role_events.cpp.
+#include "extension_drop.hpp"
 #include "role_events.hpp"
 #include "shared_state.hpp"
 
@@ -181,8 +182,10 @@ void chronos_process_utility(PlannedStmt *pstmt, const char *query, bool read_on
     if ((IsA(stmt, CreateExtensionStmt) && strcmp(castNode(CreateExtensionStmt, stmt)->extname, "pg_chronos") == 0) ||
         (IsA(stmt, AlterExtensionStmt) && strcmp(castNode(AlterExtensionStmt, stmt)->extname, "pg_chronos") == 0))
         extension_change = ExtensionChange::serve;
-    if (IsA(stmt, DropStmt) && drops_pg_chronos(castNode(DropStmt, stmt)))
+    if (IsA(stmt, DropStmt) && drops_pg_chronos(castNode(DropStmt, stmt))) {
         extension_change = ExtensionChange::unserve;
+        wait_for_runs_before_drop();
+    }
 
     RoleCommand role_command;
     if (begin_role_command(stmt, &role_command)) {

@@ -302,7 +302,8 @@ long serve_databases(void) {
     int short_level = 0;
     int starved[kMaxDatabases];
     int starved_count = 0;
-    for (int level = 1; level <= highest && short_level == 0; level++) {
+    bool first_pending = false;  // a database waits out its restart delay: the slot it will need is not handed out
+    for (int level = 1; level <= highest && short_level == 0 && !first_pending; level++) {
         for (int j = 0; j < m; j++) {
             Plan *p = &plans[order[j]];
             if (p->running >= level || p->target < level)
@@ -311,6 +312,7 @@ long serve_databases(void) {
                 long since_ms = (long)((now - p->last_started) / 1000);
                 if (since_ms < kRestartDelayMs) {
                     sleep_ms = Min(sleep_ms, kRestartDelayMs - since_ms);
+                    first_pending = true;
                     continue;
                 }
             }

@@ -28,11 +28,11 @@ sub ticking_database
 {
 	my ($db) = @_;
 	create_chronos_db($node, $db);
-	$node->safe_psql($db, q{
-		CREATE TABLE hits (at timestamptz NOT NULL DEFAULT clock_timestamp());
-		INSERT INTO chronos.tasks (name, schedule, command)
-		VALUES ('tick', '@every 1s', 'INSERT INTO hits DEFAULT VALUES')});
-	return $node->safe_psql($db, 'SELECT clock_timestamp()');
+	$node->safe_psql($db, 'CREATE TABLE hits (at timestamptz NOT NULL DEFAULT clock_timestamp())');
+	my $created = $node->safe_psql($db, 'SELECT clock_timestamp()');
+	$node->safe_psql($db, q{INSERT INTO chronos.tasks (name, schedule, command)
+		                     VALUES ('tick', '@every 1s', 'INSERT INTO hits DEFAULT VALUES')});
+	return $created;
 }
 
 # Seconds from $since until the first run of 'tick' in $db started, or undef if it has not run within $timeout s.
@@ -78,9 +78,21 @@ for my $db (qw(one two three four))
 	  and diag("database $db: first run " . $first . ' s after the task was created');
 }
 
+# The CPU time (in seconds) the launcher process has used so far.
+my $launcher = $node->safe_psql('postgres', "SELECT pid FROM pg_stat_activity WHERE backend_type = 'pg_chronos launcher'");
+sub launcher_cpu
+{
+	my @fields = split / /, (split /\) /, slurp_file("/proc/$launcher/stat"))[1];
+	return ($fields[11] + $fields[12]) / 100;    # utime + stime, in clock ticks of 1/100 s
+}
+
 # Under load: the starting delay of every database's ticks over ten seconds.
 my $window = $node->safe_psql('postgres', 'SELECT clock_timestamp()');
+my $cpu_before = launcher_cpu();
 sleep(10);
+my $launcher_cpu = launcher_cpu() - $cpu_before;
+cmp_ok($launcher_cpu, '<', 2, "the launcher does not spin during the burst ($launcher_cpu s of CPU in 10 s)");
+diag("the launcher used $launcher_cpu s of CPU in the 10 s of the burst");
 for my $db (qw(one two three four))
 {
 	my ($runs, $max, $avg) = tick_delays_since($db, $window);

@@ -555,7 +555,7 @@ void lock_for_recording(void) {
         if (!OidIsValid(relid) || ConditionalLockRelationOid(relid, RowExclusiveLock))
             continue;
         // A session locked the table while the command ran: wait for it without the run permit (said once per run).
-        give_run_permit();
+        give_run_permit(chronos_max_workers);
         log_lock_wait(relid, RowExclusiveLock, "recording a run");
         LockRelationOid(relid, RowExclusiveLock);
     }

@@ -1,7 +1,7 @@
 // An executor: a background worker connected to one database that repeats run_one_step (claim → run → record) while
 // tasks are due, and otherwise sleeps. One executor per database is the watcher: it sleeps until the earliest
 // next_exec_time and keeps chronos.runs within chronos.history_retention; the others sleep until woken and retire when
-// idle for a while.
+// idle for a while, or at once (after their run) when the launcher caps their database to give a slot to another.
 #include "catalog.hpp"
 #include "run_journal.hpp"
 #include "run_step.hpp"
@@ -55,7 +55,7 @@ void recover_from_error(void) {
     AbortCurrentTransaction();
     writing_bookkeeping = false;
     clear_run();
-    give_run_permit();
+    give_run_permit(chronos_max_workers);
     pgstat_report_activity(STATE_IDLE, NULL);
 
     if (session_touched) {
@@ -190,6 +190,9 @@ void executor_loop(void) {
             ConfigReloadPending = false;
             ProcessConfigFile(PGC_SIGHUP);
         }
+        // Another database needs this worker slot more: give it back (this executor holds no permit and runs nothing).
+        if (executor_should_retire())
+            proc_exit(0);
         last_step = Step::idle;
         next_due = DT_NOEND;
         due_together = 0;
@@ -211,7 +214,7 @@ void executor_loop(void) {
                 next_due = DT_NOBEGIN;
             }
             PG_END_TRY();
-            give_run_permit();
+            give_run_permit(chronos_max_workers);
         }
         if (last_step == Step::extension_gone) {
             mark_database_served(MyDatabaseId, false);
@@ -284,5 +287,6 @@ extern "C" void chronos_executor_main(Datum main_arg) {
         mark_database_served(database, false);
         proc_exit(0);
     }
+    mark_database_served(database, true);  // known to have the extension (the launcher serves those first)
     executor_loop();
 }

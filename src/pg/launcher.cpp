@@ -1,7 +1,7 @@
 // The launcher: the one static background worker. It connects to no database, finds the databases that may have the
-// extension, and keeps an executor in each served database (more on request, up to chronos.max_workers). It starts only
-// once recovery has finished, so a hot standby runs nothing until it is promoted.
-#include "run_log.hpp"
+// extension, and keeps an executor in each served database (more on request, up to chronos.max_workers), sharing the
+// background worker slots fairly between databases. It starts only once recovery has finished, so a hot standby runs
+// nothing until it is promoted.
 #include "settings.hpp"
 #include "shared_state.hpp"
 
@@ -18,6 +18,7 @@ extern "C" {
 #include "postmaster/interrupt.h"
 #include "storage/ipc.h"
 #include "storage/latch.h"
+#include "lib/stringinfo.h"
 #include "tcop/tcopprot.h"
 #include "utils/memutils.h"
 #include "utils/snapmgr.h"
@@ -32,6 +33,8 @@ namespace {
 constexpr int kMaxExecutors = 1024;
 constexpr long kRestartDelayMs = 1000;  // an executor that stopped is restarted at most this often per database
 constexpr long kIdleWakeMs = 10 * 1000;
+constexpr long kCapHoldMs = 10 * 1000;               // caps set in a shortage are lifted after this (or a stop)
+constexpr long kShortageWarningEveryMs = 60 * 1000;  // the slot shortage warning is logged at most this often
 
 struct Executor {
     Oid database;
@@ -53,7 +56,7 @@ void serve_all_databases(void) {
     while ((tuple = heap_getnext(scan, ForwardScanDirection)) != NULL) {
         Form_pg_database db = (Form_pg_database)GETSTRUCT(tuple);
         if (db->datallowconn && !db->datistemplate)
-            mark_database_served(db->oid, true);
+            consider_database(db->oid);
     }
     table_endscan(scan);
     table_close(rel, AccessShareLock);
@@ -77,16 +80,20 @@ bool database_servable(Oid database, char *name) {
     return servable;
 }
 
-void forget_stopped_executors(void) {
+// Forgets the executors that stopped; returns whether any did (their slots are free again).
+bool forget_stopped_executors(void) {
+    bool any = false;
     for (int i = 0; i < executor_count;) {
         pid_t pid;
         if (GetBackgroundWorkerPid(executors[i].handle, &pid) == BGWH_STOPPED) {
             pfree(executors[i].handle);
             executors[i] = executors[--executor_count];
+            any = true;
         } else {
             i++;
         }
     }
+    return any;
 }
 
 int running_executors(Oid database, TimestampTz *last_started) {
@@ -119,52 +126,239 @@ bool start_executor(Oid database, const char *name) {
     MemoryContext old = MemoryContextSwitchTo(TopMemoryContext);
     bool registered = RegisterDynamicBackgroundWorker(&worker, &handle);
     MemoryContextSwitchTo(old);
-    int64 held;
-    if (!registered) {
-        if (warning_due(database, WarningKind::worker_not_started, &held))
-            ereport(WARNING,
-                    (errmsg("pg_chronos: could not start a worker for database \"%s\"", name),
-                     held > 0 ? errdetail(INT64_FORMAT " more attempts for this database failed in the last minute.", held)
-                              : 0,
-                     errhint("Raise max_worker_processes, or lower chronos.max_workers.")));
-        return false;
-    }
+    if (!registered)
+        return false;  // every background worker slot is taken (serve_databases shares them out)
     executors[executor_count++] = {database, handle, GetCurrentTimestamp()};
     return true;
 }
 
-// Starts the executors the served databases lack; returns how long to sleep before the next check.
-long start_missing_executors(void) {
+// What one pass of the launcher knows and decides about a served database.
+struct Plan {
+    Oid database;
+    bool has_extension;
+    int running;             // executors started and not yet stopped
+    int target;              // executors it should have
+    int giving_back;         // slots it is asked to give back to databases with fewer executors
+    TimestampTz last_started;
+    bool looked_up;          // name and servable are known
+    bool servable;
+    char name[NAMEDATALEN];
+};
+
+// A database's wish for more executors outlives the one request that said it, while the slots are short.
+struct Target {
+    Oid database;
+    int executors;
+    TimestampTz until;
+};
+
+Plan plans[kMaxDatabases];
+Target targets[kMaxDatabases];
+int target_count = 0;
+unsigned rotation = 0;            // which database goes first at each level, in turn
+bool caps_set = false;            // executor caps are in force (a shortage was met)
+TimestampTz caps_set_at = 0;
+TimestampTz shortage_warned_at = 0;
+int64 shortage_warnings_held = 0;
+
+int remembered_target(Oid database, TimestampTz now) {
+    for (int i = 0; i < target_count; i++)
+        if (targets[i].database == database)
+            return targets[i].until > now ? targets[i].executors : 0;
+    return 0;
+}
+
+void remember_target(Oid database, int executors, TimestampTz now) {
+    int i = 0;
+    while (i < target_count && targets[i].database != database)
+        i++;
+    if (i == target_count) {
+        if (target_count == kMaxDatabases)
+            return;
+        target_count++;
+    }
+    targets[i] = {database, executors, TimestampTzPlusMilliseconds(now, kCapHoldMs)};
+}
+
+void forget_target(Oid database) {
+    for (int i = 0; i < target_count; i++)
+        if (targets[i].database == database) {
+            targets[i] = targets[--target_count];
+            return;
+        }
+}
+
+bool look_up(Plan *p) {
+    if (!p->looked_up) {
+        p->servable = database_servable(p->database, p->name);
+        p->looked_up = true;
+    }
+    return p->servable;
+}
+
+// Every database with pg_chronos needs a worker and some got none, although no database has a second one to give
+// back: says so at most once a minute, with what to raise max_worker_processes to.
+void warn_slot_shortage(const int *starved, int starved_count, int plan_count) {
+    TimestampTz now = GetCurrentTimestamp();
+    if (shortage_warned_at != 0 && now - shortage_warned_at < kShortageWarningEveryMs * 1000) {
+        shortage_warnings_held++;
+        return;
+    }
+    StringInfoData names;
+    initStringInfo(&names);
+    int named = 0, unchecked = 0;
+    for (int i = 0; i < starved_count; i++) {
+        Plan *p = &plans[starved[i]];
+        if (!look_up(p))
+            continue;  // dropped meanwhile
+        appendStringInfo(&names, "%s\"%s\"", named++ == 0 ? "" : ", ", p->name);
+        unchecked += p->has_extension ? 0 : 1;  // after a restart, every database is a candidate until checked
+    }
+    if (named == 0) {
+        pfree(names.data);
+        return;
+    }
+    if (unchecked > 0)
+        appendStringInfo(&names, " (%d of them not yet checked for the extension)", unchecked);
+    int databases = unchecked;
+    for (int i = 0; i < plan_count; i++)
+        databases += plans[i].has_extension ? 1 : 0;
+    // A registration failed: every slot is in use, by the launcher, its executors and other background workers.
+    int others = Max(max_worker_processes - 1 - executor_count, 0);
+    int at_least = 1 + databases + others;
+    int for_runs = at_least + Max(chronos_max_workers - 1, 0);
+    char held[128] = "";
+    if (shortage_warnings_held > 0)
+        snprintf(held, sizeof held, " The shortage was met " INT64_FORMAT " more times in the last minute.",
+                 shortage_warnings_held);
+    ereport(WARNING,
+            (errcode(ERRCODE_CONFIGURATION_LIMIT_EXCEEDED),
+             errmsg("pg_chronos: max_worker_processes is too low to serve every database with pg_chronos"),
+             errdetail("No worker could be started for %s %s: all %d background worker slots are taken, by the "
+                       "pg_chronos launcher, %d pg_chronos workers (one per database) and %d other background "
+                       "workers.%s",
+                       named == 1 ? "database" : "databases", names.data, max_worker_processes, executor_count, others,
+                       held),
+             errhint("Raise max_worker_processes to at least %d (the pg_chronos launcher, one worker for each of the %d "
+                     "databases with pg_chronos, and the %d other background workers running now), or to %d to let "
+                     "chronos.max_workers = %d runs go on in one database while the others are served; then restart "
+                     "the server.",
+                     at_least, databases, others, for_runs, chronos_max_workers)));
+    pfree(names.data);
+    shortage_warned_at = now;
+    shortage_warnings_held = 0;
+}
+
+// One pass: shares the worker slots out between the served databases and starts the executors they lack; returns
+// how long to sleep before the next pass (the launcher is woken earlier by requests and by its executors stopping).
+//
+// Slots are handed out level by level: every database's first executor (its watcher) before any database's second,
+// every second before any third, and so on up to chronos.max_workers, taking the databases in turn within a level.
+// When no slot is left for a database at some level, the databases with more executors than that level give slots
+// back (their caps are lowered: idle executors leave at once, busy ones after their run), and no database grows while
+// the shortage lasts; the caps are lifted after kCapHoldMs, or as soon as an executor stops, and the wishes of the
+// databases left short are remembered for as long, so they come first when a slot frees.
+long serve_databases(void) {
     long sleep_ms = kIdleWakeMs;
-    forget_stopped_executors();
+    bool stopped = forget_stopped_executors();
     DatabaseEntry entries[kMaxDatabases];
     int n = copy_database_entries(entries, kMaxDatabases);
     TimestampTz now = GetCurrentTimestamp();
+    int per_database = Max(chronos_max_workers, 1);
+    int m = 0, highest = 0;
     for (int i = 0; i < n; i++) {
         DatabaseEntry *e = &entries[i];
         int extra = take_extra_wanted(e->database);
-        if (!e->served || e->quiesced)
+        if (!e->served || e->quiesced) {
+            forget_target(e->database);
             continue;
-        TimestampTz last_started = 0;
-        int running = running_executors(e->database, &last_started);
-        int wanted = Min(Max(running, 1) + extra, Max(chronos_max_workers, 1));
-        if (running == 0) {
-            long since_ms = (long)((now - last_started) / 1000);
-            if (last_started != 0 && since_ms < kRestartDelayMs) {
-                sleep_ms = Min(sleep_ms, kRestartDelayMs - since_ms);
+        }
+        Plan *p = &plans[m++];
+        memset(p, 0, sizeof *p);
+        p->database = e->database;
+        p->has_extension = e->has_extension;
+        p->running = running_executors(e->database, &p->last_started);
+        int target = Max(p->running, 1) + extra;
+        if (extra > 0)
+            remember_target(e->database, target, now);
+        else
+            target = Max(target, remembered_target(e->database, now));
+        p->target = Min(target, per_database);
+        if (p->running >= p->target)
+            forget_target(e->database);
+        highest = Max(highest, p->target);
+    }
+    // The order within a level: databases known to have the extension first, each group starting at a rotating place.
+    int order[kMaxDatabases];
+    int k = 0;
+    rotation++;
+    for (int group = 0; group < 2; group++)
+        for (int j = 0; j < m; j++) {
+            int i = (int)((j + rotation) % (unsigned)m);
+            if (plans[i].has_extension == (group == 0))
+                order[k++] = i;
+        }
+
+    int short_level = 0;
+    int starved[kMaxDatabases];
+    int starved_count = 0;
+    bool first_pending = false;  // a database waits out its restart delay: the slot it will need is not handed out
+    for (int level = 1; level <= highest && short_level == 0 && !first_pending; level++) {
+        for (int j = 0; j < m; j++) {
+            Plan *p = &plans[order[j]];
+            if (p->running >= level || p->target < level)
                 continue;
+            if (level == 1 && p->running == 0 && p->last_started != 0) {
+                long since_ms = (long)((now - p->last_started) / 1000);
+                if (since_ms < kRestartDelayMs) {
+                    sleep_ms = Min(sleep_ms, kRestartDelayMs - since_ms);
+                    first_pending = true;
+                    continue;
+                }
             }
+            if (short_level == 0) {
+                if (!look_up(p)) {
+                    forget_database(p->database);  // dropped, a template, or closed to connections
+                    p->target = 0;
+                    continue;
+                }
+                if (start_executor(p->database, p->name)) {
+                    p->running++;
+                    continue;
+                }
+                short_level = level;
+            }
+            starved[starved_count++] = order[j];
         }
-        if (running >= wanted)
-            continue;
-        char name[NAMEDATALEN];
-        if (!database_servable(e->database, name)) {
-            forget_database(e->database);  // dropped, a template, or closed to connections
-            continue;
-        }
-        for (int k = running; k < wanted; k++)
-            if (!start_executor(e->database, name))
+    }
+
+    if (short_level > 0) {
+        // Slots back from the databases with the most executors above the level that was short, one at a time.
+        int given = 0;
+        while (given < starved_count) {
+            Plan *richest = NULL;
+            for (int i = 0; i < m; i++) {
+                Plan *p = &plans[i];
+                if (p->running - p->giving_back > short_level &&
+                    (richest == NULL || p->running - p->giving_back > richest->running - richest->giving_back))
+                    richest = p;
+            }
+            if (richest == NULL)
                 break;
+            richest->giving_back++;
+            given++;
+        }
+        for (int i = 0; i < m; i++)
+            set_executor_cap(plans[i].database, Max(plans[i].running - plans[i].giving_back, 1));
+        caps_set = true;
+        caps_set_at = now;
+        if (short_level == 1 && given < starved_count)
+            warn_slot_shortage(starved, starved_count, m);
+        sleep_ms = Min(sleep_ms, kRestartDelayMs);  // a slot other background workers give back is noticed soon
+    } else if (caps_set && (stopped || now - caps_set_at >= kCapHoldMs * 1000)) {
+        for (int i = 0; i < m; i++)
+            set_executor_cap(plans[i].database, 0);
+        caps_set = false;
     }
     return sleep_ms;
 }
@@ -181,7 +375,7 @@ extern "C" void chronos_launcher_main(Datum) {
     serve_all_databases();
 
     for (;;) {
-        long sleep_ms = start_missing_executors();
+        long sleep_ms = serve_databases();
         (void)WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH, sleep_ms, PG_WAIT_EXTENSION);
         ResetLatch(MyLatch);
         CHECK_FOR_INTERRUPTS();

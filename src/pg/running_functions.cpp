@@ -1,7 +1,10 @@
-// SQL functions that read the workers' shared state or roles: chronos.running_tasks() and chronos.is_member_of().
+// SQL functions that read the workers' shared state or roles: chronos.running_tasks(), chronos.executor_status() (behind
+// the view chronos.executors) and chronos.is_member_of().
 #include "shared_state.hpp"
 
 extern "C" {
+#include "catalog/pg_authid_d.h"
+#include "commands/dbcommands.h"
 #include "funcapi.h"
 #include "miscadmin.h"
 #include "utils/acl.h"
@@ -13,6 +16,7 @@ extern "C" {
 
 extern "C" {
 PG_FUNCTION_INFO_V1(chronos_running_tasks);
+PG_FUNCTION_INFO_V1(chronos_executor_status);
 PG_FUNCTION_INFO_V1(chronos_is_member_of);
 PG_FUNCTION_INFO_V1(chronos_is_member_of_role);
 }
@@ -40,6 +44,49 @@ extern "C" Datum chronos_running_tasks(PG_FUNCTION_ARGS) {
 }
 
 // chronos.is_member_of(owner regrole) → whether the current user is a member of that role (false if it no longer exists)
+// What an executor is doing, in the words of chronos.executors.
+static const char *executor_state(const ExecutorSlot *slot) {
+    if (slot->retiring)
+        return "retiring";
+    if (slot->task_id != 0)
+        return "running";
+    if (slot->waits_for_permit)
+        return "waiting";
+    return slot->watcher ? "watching" : "idle";
+}
+
+// chronos.executor_status() → (database, pid, state, task_id, owner, since): every executor of the cluster. As in
+// pg_stat_activity, anyone sees its database, pid, state and since; the task it runs and its owner only members of
+// that owner (as chronos.running shows runs) and members of pg_read_all_stats.
+extern "C" Datum chronos_executor_status(PG_FUNCTION_ARGS) {
+    ReturnSetInfo *rsinfo = (ReturnSetInfo *)fcinfo->resultinfo;
+    InitMaterializedSRF(fcinfo, 0);
+
+    int max = max_worker_processes;
+    ExecutorSlot *slots = static_cast<ExecutorSlot *>(palloc(sizeof(ExecutorSlot) * max));
+    int n = copy_executor_slots(slots, max);
+    Oid reader = GetUserId();
+    bool reads_all = has_privs_of_role(reader, ROLE_PG_READ_ALL_STATS);
+    for (int i = 0; i < n; i++) {
+        const ExecutorSlot *slot = &slots[i];
+        char *database = get_database_name(slot->database);
+        bool running = slot->task_id != 0;
+        bool visible = running && (reads_all || is_member_of_role(reader, slot->run_owner));
+        Datum values[6] = {(Datum)0, Int32GetDatum(slot->pid),
+                           CStringGetTextDatum(executor_state(slot)), Int64GetDatum(slot->task_id),
+                           ObjectIdGetDatum(slot->run_owner), TimestampTzGetDatum(slot->since)};
+        bool nulls[6] = {database == NULL, false, false, !visible, !visible || !OidIsValid(slot->run_owner),
+                         slot->since == 0};
+        if (database != NULL) {
+            Name datname = static_cast<Name>(palloc0(NAMEDATALEN));
+            strlcpy(NameStr(*datname), database, NAMEDATALEN);
+            values[0] = NameGetDatum(datname);
+        }
+        tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+    }
+    return (Datum)0;
+}
+
 extern "C" Datum chronos_is_member_of_role(PG_FUNCTION_ARGS) {
     Oid role = PG_GETARG_OID(0);
     PG_RETURN_BOOL(SearchSysCacheExists1(AUTHOID, ObjectIdGetDatum(role)) && is_member_of_role(GetUserId(), role));

@@ -2,6 +2,8 @@
 // latches are set after the lock is released.
 #include "shared_state.hpp"
 
+#include "settings.hpp"
+
 
 extern "C" {
 #include "miscadmin.h"
@@ -9,6 +11,7 @@ extern "C" {
 #include "storage/lwlock.h"
 #include "storage/shmem.h"
 #include "storage/spin.h"
+#include "utils/timestamp.h"
 }
 
 namespace {
@@ -18,6 +21,7 @@ struct SharedState {
     pid_t launcher_pid;
     Latch *launcher_latch;
     int runs_in_progress;
+    uint64 next_permit_ticket;
     int slot_count;
     DatabaseEntry databases[kMaxDatabases];
 };
@@ -61,7 +65,22 @@ ExecutorSlot *find_watcher(Oid database) {
 int count_executors(Oid database) {
     int n = 0;
     for (int i = 0; i < state->slot_count; i++)
-        if (slots[i].pid != 0 && slots[i].database == database)
+        if (slots[i].pid != 0 && slots[i].database == database && !slots[i].retiring)
+            n++;
+    return n;
+}
+
+// The most executors `database` may have: chronos.max_workers, or less while the launcher caps it for other databases.
+int executor_limit(Oid database, int max_workers) {
+    const DatabaseEntry *e = find_database(database, false);
+    return e != NULL && e->executor_cap > 0 ? Min(e->executor_cap, max_workers) : max_workers;
+}
+
+// Permits held by the executors of `database`.
+int permits_held(Oid database) {
+    int n = 0;
+    for (int i = 0; i < state->slot_count; i++)
+        if (slots[i].pid != 0 && slots[i].database == database && slots[i].holds_permit)
             n++;
     return n;
 }
@@ -95,6 +114,35 @@ void wake_executors(Oid database, bool asleep_only) {
     }
     for (int i = 0; i < n; i++)
         SetLatch(wake[i]);
+}
+
+// With the lock held: this executor's permit goes to the queued executor whose database holds the fewest permits
+// (then the one queued first), or back to the pool. Returns the latch to set, or NULL.
+Latch *pass_permit_on(int max_workers, TimestampTz now) {
+    me->holds_permit = false;
+    ExecutorSlot *next = NULL;
+    int next_held = 0;
+    for (int i = 0; i < state->slot_count && state->runs_in_progress <= max_workers; i++) {
+        ExecutorSlot *s = &slots[i];
+        if (s->pid == 0 || s == me || !s->waits_for_permit || s->holds_permit)
+            continue;
+        const DatabaseEntry *e = find_database(s->database, false);
+        if (e != NULL && e->quiesced)
+            continue;
+        int held = permits_held(s->database);
+        if (next == NULL || held < next_held || (held == next_held && s->permit_ticket < next->permit_ticket)) {
+            next = s;
+            next_held = held;
+        }
+    }
+    if (next != NULL) {
+        next->holds_permit = true;  // runs_in_progress is unchanged: the permit changes hands
+        next->waits_for_permit = false;
+        next->since = now;
+        return next->latch;
+    }
+    state->runs_in_progress--;
+    return NULL;
 }
 
 void detach_at_exit(int, Datum) {
@@ -167,6 +215,7 @@ bool executor_attach(Oid database) {
                 me->pid = MyProcPid;
                 me->database = database;
                 me->latch = MyLatch;
+                me->since = GetCurrentTimestamp();
             }
         }
     }
@@ -180,11 +229,15 @@ void executor_detach(void) {
     if (me == NULL)
         return;
     Latch *successor = NULL;
+    Latch *permit_to = NULL;
+    TimestampTz now = GetCurrentTimestamp();
     {
         Locked lock;
         if (me->holds_permit)
-            state->runs_in_progress--;
-        if (me->watcher) {
+            permit_to = pass_permit_on(chronos_max_workers, now);
+        me->pid = 0;  // no longer counted, nor found as the watcher
+        if (me->watcher || find_watcher(me->database) == NULL) {
+            // The database keeps a watcher: an idle executor takes over.
             ExecutorSlot *idle = find_idle(me->database, me);
             successor = idle ? idle->latch : NULL;
         }
@@ -193,6 +246,8 @@ void executor_detach(void) {
     }
     if (successor)
         SetLatch(successor);
+    if (permit_to)
+        SetLatch(permit_to);
     wake_launcher();
 }
 
@@ -243,9 +298,10 @@ void share_work(int max_workers, int also_due) {
             if (s != me && s->task_id == 0 && woken < wanted)
                 wake[woken++] = s->latch;
         }
-        if (woken < wanted && executors < max_workers && state->runs_in_progress < max_workers) {
+        int limit = executor_limit(me->database, max_workers);
+        if (woken < wanted && executors < limit && state->runs_in_progress < max_workers) {
             DatabaseEntry *e = find_database(me->database, true);
-            int more = Min(wanted - woken, max_workers - executors);
+            int more = Min(wanted - woken, limit - executors);
             if (e != NULL && e->extra_wanted < more) {
                 e->extra_wanted = more;
                 want_executor = true;
@@ -262,7 +318,7 @@ void prepare_pool(int max_workers, int together) {
     bool want_executor = false;
     {
         Locked lock;
-        int more = Min(together, max_workers) - count_executors(me->database);
+        int more = Min(together, executor_limit(me->database, max_workers)) - count_executors(me->database);
         DatabaseEntry *e = more > 0 ? find_database(me->database, true) : NULL;
         if (e != NULL && e->extra_wanted < more) {
             e->extra_wanted = more;
@@ -277,7 +333,8 @@ bool could_share_work(int max_workers) {
     Locked lock;
     if (find_asleep(me->database, me) != NULL)
         return true;
-    return count_executors(me->database) < max_workers && state->runs_in_progress < max_workers;
+    return count_executors(me->database) < executor_limit(me->database, max_workers) &&
+           state->runs_in_progress < max_workers;
 }
 
 void set_asleep(bool asleep) {
@@ -297,6 +354,7 @@ void publish_run(int64 task_id, TimestampTz scheduled_for, TimestampTz started_a
     me->cancel_requested = false;
     me->scheduled_for = scheduled_for;
     me->started_at = started_at;
+    me->since = started_at;
     me->transactional = transactional;
 }
 
@@ -306,7 +364,10 @@ void publish_run_mode(bool transactional) {
 }
 
 void clear_run(void) {
+    TimestampTz now = GetCurrentTimestamp();
     Locked lock;
+    if (me->task_id != 0)
+        me->since = now;
     me->task_id = 0;
     me->cancel_requested = false;
     me->run_owner = InvalidOid;
@@ -331,35 +392,39 @@ bool run_cancel_requested(void) {
 }
 
 bool take_run_permit(int max_workers) {
+    TimestampTz now = GetCurrentTimestamp();
     Locked lock;
     if (me->holds_permit)
-        return true;
+        return true;  // handed over by give_run_permit while it waited
     DatabaseEntry *e = find_database(me->database, false);
     if (e != NULL && e->quiesced)
         return false;  // claims nothing while the database is being dropped, copied or renamed
-    me->waits_for_permit = state->runs_in_progress >= max_workers;
-    if (me->waits_for_permit)
+    if (state->runs_in_progress >= max_workers) {
+        if (!me->waits_for_permit) {
+            me->waits_for_permit = true;
+            me->permit_ticket = ++state->next_permit_ticket;
+            me->since = now;
+        }
         return false;
+    }
+    if (me->waits_for_permit)
+        me->since = now;
+    me->waits_for_permit = false;
     state->runs_in_progress++;
     me->holds_permit = true;
     return true;
 }
 
-void give_run_permit(void) {
-    Latch *wake[64];
-    int n = 0;
+void give_run_permit(int max_workers) {
+    Latch *wake = NULL;
+    TimestampTz now = GetCurrentTimestamp();
     {
         Locked lock;
-        if (!me->holds_permit)
-            return;
-        me->holds_permit = false;
-        state->runs_in_progress--;
-        for (int i = 0; i < state->slot_count && n < 64; i++)
-            if (slots[i].pid != 0 && slots[i].waits_for_permit && &slots[i] != me)
-                wake[n++] = slots[i].latch;
+        if (me->holds_permit)
+            wake = pass_permit_on(max_workers, now);
     }
-    for (int i = 0; i < n; i++)
-        SetLatch(wake[i]);
+    if (wake)
+        SetLatch(wake);
 }
 
 void wake_for_due_task(Oid database, TimestampTz due) {
@@ -385,7 +450,9 @@ void wake_for_due_task(Oid database, TimestampTz due) {
             DatabaseEntry *e = find_database(database, true);
             if (e != NULL && !e->quiesced) {
                 e->served = true;
-                if (count_executors(database) > 0)
+                e->has_extension = true;  // a task was committed there
+                int executors = count_executors(database);
+                if (executors > 0 && executors < executor_limit(database, INT_MAX))
                     e->extra_wanted++;
                 want_executor = true;
             }
@@ -434,7 +501,44 @@ static void set_database_flag(Oid database, bool DatabaseEntry::*flag, bool valu
 }
 
 void mark_database_served(Oid database, bool served) {
+    if (state != NULL) {
+        Locked lock;
+        DatabaseEntry *e = find_database(database, served);
+        if (e != NULL)
+            e->has_extension = served;
+    }
     set_database_flag(database, &DatabaseEntry::served, served);
+}
+
+void consider_database(Oid database) {
+    set_database_flag(database, &DatabaseEntry::served, true);
+}
+
+void set_executor_cap(Oid database, int cap) {
+    bool lowered = false;
+    {
+        Locked lock;
+        DatabaseEntry *e = find_database(database, false);
+        if (e == NULL)
+            return;
+        lowered = cap > 0 && (e->executor_cap == 0 || cap < e->executor_cap) && count_executors(database) > cap;
+        e->executor_cap = cap;
+    }
+    if (lowered)
+        wake_executors(database, true);  // the idle ones give their slot back at once; a running one after its run
+}
+
+bool executor_should_retire(void) {
+    Locked lock;
+    if (me->retiring)
+        return true;
+    if (me->holds_permit)
+        return false;  // a permit handed over is used first
+    const DatabaseEntry *e = find_database(me->database, false);
+    if (e == NULL || e->executor_cap <= 0 || count_executors(me->database) <= e->executor_cap)
+        return false;
+    me->retiring = true;
+    return true;
 }
 
 void set_database_quiesced(Oid database, bool quiesced) {
@@ -654,6 +758,17 @@ void forget_database(Oid database) {
             memset(e, 0, sizeof *e);
     }
     wake_launcher();
+}
+
+int copy_executor_slots(ExecutorSlot *out, int max) {
+    if (state == NULL)
+        return 0;
+    Locked lock;
+    int n = 0;
+    for (int i = 0; i < state->slot_count && n < max; i++)
+        if (slots[i].pid != 0)
+            out[n++] = slots[i];
+    return n;
 }
 
 void look_at_scheduler(Oid database, SchedulerView *out) {

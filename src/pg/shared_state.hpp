@@ -9,7 +9,7 @@ extern "C" {
 }
 
 constexpr int kMaxDatabases = 256;
-constexpr int kRateLimitedWarnings = 2;  // kinds of rate-limited warnings (run_log.hpp)
+constexpr int kRateLimitedWarnings = 1;  // kinds of rate-limited warnings (run_log.hpp)
 
 // An executor's public state; task_id is 0 while it runs nothing.
 struct ExecutorSlot {
@@ -27,12 +27,17 @@ struct ExecutorSlot {
     bool waits_for_permit;     // found due work while chronos.max_workers runs were in progress
     bool asleep;               // waiting on its latch for work
     Oid run_owner;             // owner of the task it claims or runs (reserved by the claim, cleared after the run)
+    TimestampTz since;         // when it last started, or began to wait for a permit, or ended a run (chronos.executors)
+    uint64 permit_ticket;      // while it waits for a permit: its place in the queue (lower waited longer)
+    bool retiring;             // gives its worker slot back to another database (over the database's executor cap)
 };
 
 // What the launcher knows of a database.
 struct DatabaseEntry {
     Oid database;              // InvalidOid: entry free
     bool served;               // has the extension (as far as we know); the launcher keeps an executor there
+    bool has_extension;        // known to have it: CREATE EXTENSION, a task committed there, or an executor found it
+    int executor_cap;          // most executors it may have now, set by the launcher when slots are short; 0: no cap
     bool quiesced;             // being dropped or copied: no executor may connect
     int extra_wanted;          // executors requested beyond the one resident executor
     bool manual_requested;     // chronos.run_now() was called: look for requested runs
@@ -82,9 +87,11 @@ void publish_run_mode(bool transactional);
 void clear_run(void);
 
 // The cluster-wide cap on runs in progress: take a permit before a run, give it back after. No permit is given in a
-// quiesced database.
+// quiesced database. An executor that finds every permit taken queues; a permit given back goes straight to the
+// queued executor whose database holds the fewest permits (the longest waiting of those), so a busy database cannot
+// take the permits back ahead of the others.
 bool take_run_permit(int max_workers);
-void give_run_permit(void);
+void give_run_permit(int max_workers);
 
 // Lowers the deadline of the watcher of `database` to `due` and wakes it when it would sleep past `due`; without a
 // watcher, wakes an idle executor or asks the launcher for one.
@@ -97,8 +104,18 @@ bool take_manual_request(Oid database);
 // Wakes every executor of `database` (they re-check whether the extension is still there).
 void wake_database_executors(Oid database);
 
-// Database entries.
+// Database entries. Marking a database served says it has the extension; considering one (the launcher, at start, for
+// every database that accepts connections) has its first executor check.
 void mark_database_served(Oid database, bool served);
+void consider_database(Oid database);
+// Fair share of the worker slots (launcher.cpp): the most executors `database` may have now (0: no cap but
+// chronos.max_workers). Lowering it below the executors there wakes the idle ones, and those over the cap give their
+// slot back (executor_should_retire).
+void set_executor_cap(Oid database, int cap);
+// Whether this executor, running nothing, should give its worker slot back now: its database has more executors than
+// its cap (another takes over the watch if this one watched). Marks it retiring, so that only as many retire as the
+// cap asks.
+bool executor_should_retire(void);
 void set_database_quiesced(Oid database, bool quiesced);
 // Sends SIGTERM to the executors of `database` and waits up to `timeout_ms` for them to exit; returns whether they did.
 bool terminate_database_executors(Oid database, int timeout_ms);
@@ -167,6 +184,9 @@ void look_at_database_executors(Oid database, DatabaseExecutors *out);
 
 // Forgets the entry of a dropped database.
 void forget_database(Oid database);
+
+// Every executor of the cluster (chronos.executors); returns how many, at most `max`.
+int copy_executor_slots(ExecutorSlot *out, int max);
 
 // What chronos.scheduler shows of the shared state (scheduler_status.cpp).
 struct SchedulerView {

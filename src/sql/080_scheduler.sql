@@ -30,3 +30,20 @@ SELECT s.preloaded, s.launcher_running, s.enabled, s.database_served, s.executor
   JOIN pg_catalog.pg_extension e ON e.extname OPERATOR(pg_catalog.=) 'pg_chronos';
 
 COMMENT ON VIEW chronos.scheduler IS 'whether the scheduler serves this database, and if not, what to do';
+
+-- Every executor of the cluster, from the workers' shared memory: SELECT * FROM chronos.executors. As in
+-- pg_stat_activity, anyone sees the database, pid, state and since; the task being run and its owner only members of
+-- that owner and of pg_read_all_stats.
+CREATE FUNCTION chronos.executor_status(
+    OUT database name, OUT pid int, OUT state text, OUT task_id bigint, OUT owner regrole, OUT since timestamptz)
+RETURNS SETOF record
+LANGUAGE C VOLATILE AS 'MODULE_PATHNAME', 'chronos_executor_status';
+
+COMMENT ON FUNCTION chronos.executor_status() IS
+'every pg_chronos executor of the cluster: its database, pid, state, the task it runs and since when';
+
+CREATE VIEW chronos.executors WITH (security_invoker = true) AS
+SELECT database, pid, state, task_id, owner, since FROM chronos.executor_status();
+
+COMMENT ON VIEW chronos.executors IS
+'every pg_chronos executor of the cluster (state: running, waiting, watching, idle, retiring), and since when';

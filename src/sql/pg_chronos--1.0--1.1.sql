@@ -440,6 +440,23 @@ SELECT s.preloaded, s.launcher_running, s.enabled, s.database_served, s.executor
 
 COMMENT ON VIEW chronos.scheduler IS 'whether the scheduler serves this database, and if not, what to do';
 
+-- Every executor of the cluster, from the workers' shared memory: SELECT * FROM chronos.executors. As in
+-- pg_stat_activity, anyone sees the database, pid, state and since; the task being run and its owner only members of
+-- that owner and of pg_read_all_stats.
+CREATE FUNCTION chronos.executor_status(
+    OUT database name, OUT pid int, OUT state text, OUT task_id bigint, OUT owner regrole, OUT since timestamptz)
+RETURNS SETOF record
+LANGUAGE C VOLATILE AS 'MODULE_PATHNAME', 'chronos_executor_status';
+
+COMMENT ON FUNCTION chronos.executor_status() IS
+'every pg_chronos executor of the cluster: its database, pid, state, the task it runs and since when';
+
+CREATE VIEW chronos.executors WITH (security_invoker = true) AS
+SELECT database, pid, state, task_id, owner, since FROM chronos.executor_status();
+
+COMMENT ON VIEW chronos.executors IS
+'every pg_chronos executor of the cluster (state: running, waiting, watching, idle, retiring), and since when';
+
 -- Moving from pg_cron: chronos.pg_cron_schedule() reads a schedule as pg_cron reads it and writes it in pg_chronos's
 -- syntax (or says why it cannot), and chronos.import_pg_cron() turns this database's pg_cron jobs into tasks, with the
 -- caller's rights, reporting one row per job. docs/pg_cron.md explains the mapping and the differences.

@@ -25,6 +25,7 @@ struct SharedState {
 SharedState *state = NULL;
 ExecutorSlot *slots = NULL;
 ExecutorSlot *me = NULL;
+uint64 served_generation_at_attach = 0;  // this executor's database's served_generation when it attached
 
 Size shared_state_size(void) {
     return add_size(MAXALIGN(sizeof(SharedState)), mul_size(max_worker_processes, sizeof(ExecutorSlot)));
@@ -160,6 +161,7 @@ bool executor_attach(Oid database) {
         DatabaseEntry *e = find_database(database, false);
         if (e == NULL || !e->served || e->quiesced)
             return false;
+        served_generation_at_attach = e->served_generation;
         for (int i = 0; i < state->slot_count && me == NULL; i++) {
             if (slots[i].pid == 0) {
                 me = &slots[i];
@@ -434,7 +436,30 @@ static void set_database_flag(Oid database, bool DatabaseEntry::*flag, bool valu
 }
 
 void mark_database_served(Oid database, bool served) {
-    set_database_flag(database, &DatabaseEntry::served, served);
+    if (state == NULL)
+        return;
+    {
+        Locked lock;
+        DatabaseEntry *e = find_database(database, served);
+        if (e != NULL) {
+            e->served = served;
+            if (served)
+                e->served_generation++;
+        }
+    }
+    wake_launcher();
+}
+
+void withdraw_database_service(Oid database) {
+    if (state == NULL)
+        return;
+    {
+        Locked lock;
+        DatabaseEntry *e = find_database(database, false);
+        if (e != NULL && e->served_generation == served_generation_at_attach)
+            e->served = false;
+    }
+    wake_launcher();
 }
 
 void set_database_quiesced(Oid database, bool quiesced) {

@@ -463,7 +463,7 @@ COMMENT ON COLUMN chronos.unowned_rows.row_data IS 'the row as restored, every c
 -- The restore views: the columns of their table, in the same order and with the same defaults (a dump of an older
 -- version names fewer columns), owner as text. They show no rows; they exist to be written by a restore, and nothing is
 -- granted on them to anyone.
-CREATE VIEW chronos.tasks_restore AS
+CREATE VIEW chronos.tasks_restore WITH (security_invoker = true) AS
 SELECT id, name, type, schedule, timezone, command, owner::pg_catalog.text AS owner, status, start_time,
        next_exec_time, last_exec_time, last_status, last_error, last_duration, run_count, failure_count,
        transactional, timeout, max_retries, retry_delay, max_failures, catch_up, end_time, max_runs, payload,
@@ -489,7 +489,7 @@ ALTER VIEW chronos.tasks_restore ALTER COLUMN notify_details SET DEFAULT false;
 
 COMMENT ON VIEW chronos.tasks_restore IS 'where a superuser''s COPY into chronos.tasks goes: owners resolved by name';
 
-CREATE VIEW chronos.runs_restore AS
+CREATE VIEW chronos.runs_restore WITH (security_invoker = true) AS
 SELECT run_id, task_id, task_name, owner::pg_catalog.text AS owner, scheduled_for, started_at, finished_at, status,
        error, result, pid, attempt, manual
   FROM chronos.runs WHERE false;
@@ -499,7 +499,7 @@ ALTER VIEW chronos.runs_restore ALTER COLUMN manual SET DEFAULT false;
 
 COMMENT ON VIEW chronos.runs_restore IS 'where a superuser''s COPY into chronos.runs goes: owners resolved by name';
 
-CREATE VIEW chronos.listeners_restore AS
+CREATE VIEW chronos.listeners_restore WITH (security_invoker = true) AS
 SELECT event, handler, created_at, owner::pg_catalog.text AS owner
   FROM chronos.listeners WHERE false;
 

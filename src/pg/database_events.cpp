@@ -6,8 +6,10 @@
 //                                         need src to themselves: src is quiesced (no new claims), its idle executors
 //                                         leave, its runs in progress may finish for kRunWaitMs, else the command fails;
 //   DROP DATABASE                         quiesces the database until commit and stops its runs in progress;
-//   DROP ROLE, REASSIGN OWNED, DROP OWNED see role_events.cpp.
+//   DROP ROLE, REASSIGN OWNED, DROP OWNED see role_events.cpp;
+//   COPY … FROM into chronos.tasks, runs or listeners by a superuser (a restore) see restore_copy.cpp.
 #include "extension_drop.hpp"
+#include "restore_copy.hpp"
 #include "role_events.hpp"
 #include "shared_state.hpp"
 
@@ -178,6 +180,23 @@ void run_utility(PlannedStmt *pstmt, const char *query, bool read_only_tree, Pro
 
 void chronos_process_utility(PlannedStmt *pstmt, const char *query, bool read_only_tree, ProcessUtilityContext context,
                              ParamListInfo params, QueryEnvironment *env, DestReceiver *dest, QueryCompletion *qc) {
+    PlannedStmt *restore = redirected_restore_copy(pstmt);
+    if (restore != NULL) {
+        begin_restore_copy();
+        PG_TRY();
+        {
+            run_utility(restore, query, false, context, params, env, dest, qc);
+        }
+        PG_CATCH();
+        {
+            abandon_restore_copy();
+            PG_RE_THROW();
+        }
+        PG_END_TRY();
+        end_restore_copy();
+        return;
+    }
+
     Node *stmt = pstmt->utilityStmt;
     if ((IsA(stmt, CreateExtensionStmt) && strcmp(castNode(CreateExtensionStmt, stmt)->extname, "pg_chronos") == 0) ||
         (IsA(stmt, AlterExtensionStmt) && strcmp(castNode(AlterExtensionStmt, stmt)->extname, "pg_chronos") == 0))
@@ -228,4 +247,5 @@ void install_database_events_hook(void) {
     previous_hook = ProcessUtility_hook;
     ProcessUtility_hook = chronos_process_utility;
     RegisterXactCallback(apply_pending_change, NULL);
+    register_restore_callback();
 }

@@ -168,13 +168,16 @@ bool wait_for_work(TimestampTz wake_at, int together) {
 }
 
 // Another executor of this database ended during a run: record it (and quarantine its task if it keeps doing that).
+// Restored rows may also have brought runs left 'running' by the dumped database: they are recorded as interrupted.
 void record_ended_runs(void) {
     SetCurrentStatementStartTimestamp();
     StartTransactionCommand();
     SPI_connect();
     PushActiveSnapshot(GetTransactionSnapshot());
-    if (extension_is_installed())
+    if (extension_is_installed()) {
         (void)recover_ended_runs();
+        (void)recover_interrupted_runs();
+    }
     SPI_finish();
     PopActiveSnapshot();
     CommitTransactionCommand();
@@ -217,7 +220,7 @@ void executor_loop(void) {
             give_run_permit(chronos_max_workers);
         }
         if (last_step == Step::extension_gone) {
-            mark_database_served(MyDatabaseId, false);
+            withdraw_database_service(MyDatabaseId);
             proc_exit(0);
         }
         TimestampTz now = GetCurrentTimestamp();
@@ -284,7 +287,7 @@ extern "C" void chronos_executor_main(Datum main_arg) {
     init_run_step();
 
     if (!prepare_database()) {
-        mark_database_served(database, false);
+        withdraw_database_service(database);
         proc_exit(0);
     }
     mark_database_served(database, true);  // known to have the extension (the launcher serves those first)

@@ -29,6 +29,7 @@ struct SharedState {
 SharedState *state = NULL;
 ExecutorSlot *slots = NULL;
 ExecutorSlot *me = NULL;
+uint64 served_generation_at_attach = 0;  // this executor's database's served_generation when it attached
 
 Size shared_state_size(void) {
     return add_size(MAXALIGN(sizeof(SharedState)), mul_size(max_worker_processes, sizeof(ExecutorSlot)));
@@ -208,6 +209,7 @@ bool executor_attach(Oid database) {
         DatabaseEntry *e = find_database(database, false);
         if (e == NULL || !e->served || e->quiesced)
             return false;
+        served_generation_at_attach = e->served_generation;
         for (int i = 0; i < state->slot_count && me == NULL; i++) {
             if (slots[i].pid == 0) {
                 me = &slots[i];
@@ -504,10 +506,27 @@ void mark_database_served(Oid database, bool served) {
     if (state != NULL) {
         Locked lock;
         DatabaseEntry *e = find_database(database, served);
-        if (e != NULL)
+        if (e != NULL) {
             e->has_extension = served;
+            if (served)
+                e->served_generation++;
+        }
     }
     set_database_flag(database, &DatabaseEntry::served, served);
+}
+
+void withdraw_database_service(Oid database) {
+    if (state == NULL)
+        return;
+    {
+        Locked lock;
+        DatabaseEntry *e = find_database(database, false);
+        if (e != NULL && e->served_generation == served_generation_at_attach) {
+            e->served = false;
+            e->has_extension = false;
+        }
+    }
+    wake_launcher();
 }
 
 void consider_database(Oid database) {

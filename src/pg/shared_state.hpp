@@ -46,6 +46,8 @@ struct DatabaseEntry {
     uint64 task_changes;       // commits that wrote scheduled tasks (wake_for_due_task): claims' fairness look-ups expire
     TimestampTz warned_at[kRateLimitedWarnings];  // when a warning of each kind (run_log.hpp) was last logged; 0: never
     int64 warnings_held[kRateLimitedWarnings];    // of each kind, how many were held back since
+    uint64 served_generation;  // times the database was marked served: an executor that found no extension withdraws
+                               // the service only if it was not marked served again since it attached
 };
 
 void request_shared_state(void);
@@ -116,6 +118,9 @@ void set_executor_cap(Oid database, int cap);
 // its cap (another takes over the watch if this one watched). Marks it retiring, so that only as many retire as the
 // cap asks.
 bool executor_should_retire(void);
+// An executor found no extension (or an older one) in its database: it is no longer served, unless it was marked served
+// since this executor attached (a CREATE EXTENSION that committed after the executor looked: another one starts).
+void withdraw_database_service(Oid database);
 void set_database_quiesced(Oid database, bool quiesced);
 // Sends SIGTERM to the executors of `database` and waits up to `timeout_ms` for them to exit; returns whether they did.
 bool terminate_database_executors(Oid database, int timeout_ms);

@@ -7,6 +7,7 @@
 #include "core_error.hpp"
 #include "next_exec_time.hpp"
 #include "pg_time_zone.hpp"
+#include "restore_copy.hpp"
 #include "shared_state.hpp"
 
 extern "C" {
@@ -404,7 +405,9 @@ extern "C" Datum chronos_task_before_write(PG_FUNCTION_ARGS) {
 
     if (text[c_status] == NULL)
         text[c_status] = pstrdup("scheduled");
-    if (strcmp(text[c_status], "running") == 0 && changed(c_status))
+    // A restored task may have been running when it was dumped; no executor runs it here, so recovery, which the
+    // restore asks for at commit, records that run as interrupted.
+    if (strcmp(text[c_status], "running") == 0 && changed(c_status) && !(restoring_rows && !is_update))
         ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE), errmsg("status 'running' is set by the workers only"),
                         errhint("Set status to 'paused' to stop a task and to 'scheduled' to resume it.")));
 

@@ -117,7 +117,7 @@ void prune_expired_runs(TimestampTz next_due) {
 // (`together`, at least kWarmUpTogether) is due at the deadline, it first wakes kWarmUpLeadUs before it, with the idle executors: each
 // looks for work (none is due yet), which loads what the runs will need.
 bool wait_for_work(TimestampTz wake_at, int together) {
-    bool watcher = take_watch(wake_at);
+    bool watcher = take_watch(wake_at, true);
     if (!watcher) {
         pgstat_report_stat(true);
         set_asleep(true);
@@ -163,7 +163,7 @@ bool wait_for_work(TimestampTz wake_at, int together) {
         break;
     }
     // Awake: any task committed from now on must wake us again, so advertise no sleep.
-    take_watch(DT_NOEND);
+    take_watch(DT_NOEND, false);
     return true;
 }
 

@@ -101,9 +101,11 @@ void log_run_outcome(const EndedRun *run) {
         snprintf(run_words, sizeof run_words, "run " INT64_FORMAT, run->run_id);
     else
         snprintf(run_words, sizeof run_words, "a run");
-    line->message = psprintf("pg_chronos: %s of task \"%s\" (id " INT64_FORMAT ") in database \"%s\" %s%s%s", run_words,
-                             run->task_name ? run->task_name : "", run->task_id, database ? database : "?",
-                             outcome_words(run), run->error ? ": " : "", run->error ? run->error : "");
+    // A task without a name (a once task, an emitted event) is named by its id alone: of task (id 7).
+    char *task_words = run->task_name ? psprintf("task \"%s\" ", run->task_name) : pstrdup("task ");
+    line->message = psprintf("pg_chronos: %s of %s(id " INT64_FORMAT ") in database \"%s\" %s%s%s", run_words,
+                             task_words, run->task_id, database ? database : "?", outcome_words(run),
+                             run->error ? ": " : "", run->error ? run->error : "");
     line->detail = detail.data;
     if (run->quarantined)
         line->hint = psprintf("Fix its command, then UPDATE chronos.tasks SET status = 'scheduled' WHERE id = " INT64_FORMAT

@@ -56,6 +56,18 @@ DatabaseEntry *find_database(Oid database, bool create) {
     return create ? free_entry : NULL;
 }
 
+// Keeps `due` for the database's next watcher (under the lock): a commit found no watcher to wake, or the watcher left
+// the watch with a deadline others may have lowered. Without it, an executor that looked at the catalog before such a
+// commit and takes the watch after it would sleep past the task.
+void hand_over_due(Oid database, TimestampTz due) {
+    DatabaseEntry *e = find_database(database, false);
+    if (e == NULL || due == DT_NOEND)
+        return;
+    if (!e->due_pending || due < e->pending_due)
+        e->pending_due = due;
+    e->due_pending = true;
+}
+
 ExecutorSlot *find_watcher(Oid database) {
     for (int i = 0; i < state->slot_count; i++)
         if (slots[i].pid != 0 && slots[i].database == database && slots[i].watcher)
@@ -237,6 +249,8 @@ void executor_detach(void) {
         Locked lock;
         if (me->holds_permit)
             permit_to = pass_permit_on(chronos_max_workers, now);
+        if (me->watcher)
+            hand_over_due(me->database, me->wakes_at);
         me->pid = 0;  // no longer counted, nor found as the watcher
         if (me->watcher || find_watcher(me->database) == NULL) {
             // The database keeps a watcher: an idle executor takes over.
@@ -257,12 +271,17 @@ ExecutorSlot *my_slot(void) {
     return me;
 }
 
-bool take_watch(TimestampTz wakes_at) {
+bool take_watch(TimestampTz wakes_at, bool to_sleep) {
     Latch *wake = NULL;
     bool watching;
     {
         Locked lock;
         ExecutorSlot *watcher = find_watcher(me->database);
+        DatabaseEntry *e = find_database(me->database, false);
+        if (to_sleep && e != NULL && e->due_pending) {
+            wakes_at = Min(wakes_at, e->pending_due);  // taken over by whoever watches now
+            e->due_pending = false;
+        }
         if (watcher == NULL || watcher == me) {
             me->watcher = true;
             me->wakes_at = wakes_at;
@@ -290,6 +309,8 @@ void share_work(int max_workers, int also_due) {
     bool want_executor = false;
     {
         Locked lock;
+        if (me->watcher)
+            hand_over_due(me->database, me->wakes_at);
         me->watcher = false;
         int executors = 0;
         for (int i = 0; i < state->slot_count; i++) {
@@ -441,6 +462,8 @@ void wake_for_due_task(Oid database, TimestampTz due) {
             entry->task_changes++;
         ExecutorSlot *watcher = find_watcher(database);
         ExecutorSlot *idle = watcher ? NULL : find_idle(database, NULL);
+        if (watcher == NULL)
+            hand_over_due(database, due);  // for an executor that looked before this commit and watches after it
         if (watcher != NULL) {
             if (watcher->wakes_at > due) {
                 watcher->wakes_at = due;

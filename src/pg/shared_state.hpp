@@ -46,6 +46,8 @@ struct DatabaseEntry {
     uint64 task_changes;       // commits that wrote scheduled tasks (wake_for_due_task): claims' fairness look-ups expire
     TimestampTz warned_at[kRateLimitedWarnings];  // when a warning of each kind (run_log.hpp) was last logged; 0: never
     int64 warnings_held[kRateLimitedWarnings];    // of each kind, how many were held back since
+    bool due_pending;          // a due time that no watcher took (none was watching, or the watcher left the watch):
+    TimestampTz pending_due;   // the next watcher wakes by then (take_watch)
     uint64 served_generation;  // times the database was marked served: an executor that found no extension withdraws
                                // the service only if it was not marked served again since it attached
 };
@@ -65,7 +67,9 @@ ExecutorSlot *my_slot(void);
 
 // Becomes the database's watcher if it has none, and returns whether this executor is now the watcher. When another
 // executor watches but would wake later than `wakes_at`, its deadline is lowered and it is woken.
-bool take_watch(TimestampTz wakes_at);
+// `to_sleep`: it is about to sleep until `wakes_at` (a due time handed over to the next watcher then lowers it);
+// false when it only advertises, awake, that it sleeps no more.
+bool take_watch(TimestampTz wakes_at, bool to_sleep);
 // This executor's deadline as the watcher (others may have lowered it); DT_NOEND if it does not watch.
 TimestampTz watch_deadline(void);
 // Called when this executor has claimed a task, with `also_due` other tasks due: it stops watching, and other

@@ -70,6 +70,10 @@ is(join(',', @attempts), '1,2,3', 'each failed run of a failing task writes one 
 flush_log();
 is(lines_of('divides by zero'), 3, 'a failing task with two retries writes exactly three lines');
 
+my $unnamed = $node->safe_psql('postgres', q{INSERT INTO chronos.tasks (command) VALUES ('SELECT 1/0') RETURNING id});
+ok(wait_for_log_line($node, qr/pg_chronos: run \d+ of task \(id $unnamed\) in database "postgres" failed: 22012/, $offset, 60),
+	'a task without a name is named by its id alone in its line');
+
 $id = add_task('sleeps past its timeout', 'SELECT pg_sleep(60)', ', timeout', q{, '1 s'});
 ok(wait_for_finished_run($node, 'postgres', 'sleeps past its timeout'), 'the run with a timeout ends');
 ok(wait_for_log_line($node,

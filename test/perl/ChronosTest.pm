@@ -12,7 +12,8 @@ use Test::More;
 use Time::HiRes qw(usleep);
 
 our @EXPORT = qw(start_chronos_node create_chronos_db wait_for wait_for_finished_run wait_for_log_line query_rows
-  chronos_processes catalog_description grant_task_rights $IS_CHRONOS_PROCESS);
+  chronos_processes catalog_description grant_task_rights
+  wait_for_new_hit wait_until_task_running $IS_CHRONOS_PROCESS);
 
 # A pg_stat_activity condition that holds for the launcher and the executors of pg_chronos.
 our $IS_CHRONOS_PROCESS = "(backend_type LIKE '%chronos%' OR application_name LIKE '%chronos%')";
@@ -96,6 +97,23 @@ sub grant_task_rights
 		GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA chronos TO "$role";
 	});
 	return;
+}
+
+# Waits until task $task of database $db records a row in table public.hits (columns task, at) after this moment.
+sub wait_for_new_hit
+{
+	my ($node, $db, $task) = @_;
+	my $now = $node->safe_psql($db, 'SELECT clock_timestamp()');
+	return wait_for($node, $db, "SELECT EXISTS (SELECT FROM public.hits WHERE task = '$task' AND at > '$now')", 30);
+}
+
+# Waits until task $task of database $db is running (its executor reports it as its active query).
+sub wait_until_task_running
+{
+	my ($node, $db, $task) = @_;
+	return wait_for($node, 'postgres',
+		"SELECT EXISTS (SELECT FROM pg_stat_activity WHERE datname = '$db' AND state = 'active'
+		                AND query LIKE 'pg_chronos task $task:%')");
 }
 
 # Rows of $sql as array references of column values (NULL reads as the empty string).

@@ -15,16 +15,7 @@ create_chronos_db($node, 'postgres');
 sub su { return $node->safe_psql('postgres', $_[0]); }
 sub as_role { my ($role, $sql) = @_; return $node->safe_psql('postgres', "SET ROLE $role; $sql"); }
 
-for my $role (qw(mallory victim))
-{
-	su(qq{
-		CREATE ROLE $role LOGIN;
-		GRANT USAGE ON SCHEMA chronos TO $role;
-		GRANT SELECT, INSERT, UPDATE, DELETE ON chronos.tasks TO $role;
-		GRANT SELECT ON chronos.runs, chronos.task_status, chronos.running, chronos.history, chronos.task_stats TO $role;
-		GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA chronos TO $role;
-	});
-}
+grant_task_rights($node, 'postgres', $_) for qw(mallory victim);
 as_role('victim', q{INSERT INTO chronos.tasks (name, command)
 	VALUES ('secret', 'SELECT pg_sleep(6), ''password=hunter2''')});
 ok(wait_for($node, 'postgres', q{SELECT EXISTS (SELECT FROM chronos.running_tasks())}), 'the victim task runs');

@@ -15,16 +15,7 @@ create_chronos_db($node, 'postgres');
 
 sub su { return $node->safe_psql('postgres', $_[0]); }
 
-for my $role (qw(mallory eve victim))
-{
-	su(qq{
-		CREATE ROLE $role LOGIN;
-		GRANT USAGE ON SCHEMA chronos TO $role;
-		GRANT SELECT, INSERT, UPDATE, DELETE ON chronos.tasks TO $role;
-		GRANT SELECT ON chronos.runs, chronos.task_status, chronos.running, chronos.history, chronos.task_stats TO $role;
-		GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA chronos TO $role;
-	});
-}
+grant_task_rights($node, 'postgres', $_) for qw(mallory eve victim);
 su(q{
 	CREATE TABLE canary (at timestamptz DEFAULT clock_timestamp());
 	INSERT INTO chronos.tasks (name, schedule, command) VALUES ('canary', '@every 1s', 'INSERT INTO canary DEFAULT VALUES');

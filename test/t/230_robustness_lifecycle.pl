@@ -23,22 +23,8 @@ sub tick_task
 }
 sub query { return $node->safe_psql($_[0], $_[1]); }
 
-# Waits until task $task of database $db records a hit after this moment.
-sub hits_again
-{
-	my ($db, $task) = @_;
-	my $now = query($db, 'SELECT clock_timestamp()');
-	return wait_for($node, $db, "SELECT EXISTS (SELECT FROM hits WHERE task = '$task' AND at > '$now')", 30);
-}
-
-# Waits until task $task of database $db is running (its executor reports it as its active query).
-sub wait_until_running
-{
-	my ($db, $task) = @_;
-	return wait_for($node, 'postgres',
-		"SELECT EXISTS (SELECT FROM pg_stat_activity WHERE datname = '$db' AND state = 'active'
-		                AND query LIKE 'pg_chronos task $task:%')");
-}
+sub hits_again { return wait_for_new_hit($node, @_); }
+sub wait_until_running { return wait_until_task_running($node, @_); }
 
 # Runs $sql in the postgres database: (exit code, stderr, seconds taken).
 sub timed_psql

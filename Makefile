@@ -10,11 +10,12 @@ CORE_OBJS  = $(patsubst %.cpp,%.o,$(sort $(wildcard src/core/*.cpp)))
 PG_OBJS    = $(patsubst %.cpp,%.o,$(sort $(wildcard src/pg/*.cpp)))
 OBJS       = $(CORE_OBJS) $(PG_OBJS)
 
-# The current version's install script is joined from the numbered parts; released versions' install scripts and the
-# upgrade scripts between versions are kept as they shipped (pg_chronos--1.0.sql never changes).
-SQL_PARTS  = $(sort $(wildcard src/sql/[0-9]*.sql))
+# The current version's install script is generated: src/sql/install_guard.sql, then the released 1.0 script and every
+# update script after it, in version order (PostgreSQL would follow the same chain by itself). Released scripts never
+# change; each version's changes are in its update script only, so each SQL object has one source.
+UPDATE_SCRIPTS = $(shell ls src/sql/$(EXTENSION)--*--*.sql | sort -V)
+DATA       = src/sql/$(EXTENSION)--1.0.sql $(UPDATE_SCRIPTS)
 DATA_built = $(EXTENSION)--$(EXTVERSION).sql
-DATA       = $(filter-out src/sql/$(EXTENSION)--$(EXTVERSION).sql,$(wildcard src/sql/$(EXTENSION)--*.sql))
 EXTRA_CLEAN = tmp_regress results regression.diffs regression.out
 
 REGRESS      = $(patsubst sql/%.sql,%,$(sort $(wildcard sql/*.sql)))
@@ -41,5 +42,6 @@ src/core/%.o: src/core/%.cpp
 
 $(OBJS): $(wildcard src/core/*.hpp src/pg/*.hpp)
 
-$(DATA_built): $(SQL_PARTS) $(EXTENSION).control
-	cat $(SQL_PARTS) > $@
+$(DATA_built): src/sql/install_guard.sql src/sql/$(EXTENSION)--1.0.sql $(UPDATE_SCRIPTS) $(EXTENSION).control
+	{ cat src/sql/install_guard.sql; for f in src/sql/$(EXTENSION)--1.0.sql $(UPDATE_SCRIPTS); do \
+	    echo; grep -v '^\\echo' $$f; done; } > $@

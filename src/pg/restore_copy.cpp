@@ -1,6 +1,6 @@
 // Restoring a dump: the redirect of a superuser's COPY FROM into chronos.tasks, runs or listeners to the
 // table's restore view, the warnings for the rows it set aside (one per missing role), chronos.note_unowned_row() and
-// chronos.restore_unowned_rows(). The views and their trigger are in src/sql/095_restore.sql.
+// chronos.restore_unowned_rows(). The views and their trigger are in src/sql/pg_chronos--1.0--1.1.sql.
 #include "restore_copy.hpp"
 
 #include "columns.hpp"

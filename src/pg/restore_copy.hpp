@@ -1,5 +1,5 @@
 // Restoring a dump (restore_copy.cpp): a superuser's COPY FROM into chronos.tasks, chronos.runs or chronos.listeners
-// goes to the table's restore view (src/sql/090_restore.sql), so that a row whose owner role is missing is set aside in
+// goes to the table's restore view (src/sql/pg_chronos--1.0--1.1.sql), so that a row whose owner role is missing is set aside in
 // chronos.unowned_rows instead of failing the whole COPY. Called from the ProcessUtility hook (database_events.cpp).
 #pragma once
 #include "postgres.hpp"

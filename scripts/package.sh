@@ -2,7 +2,7 @@
 # Builds the Debian package postgresql-15-chronos from debian/ (dpkg-buildpackage, in a scratch copy of the tree, so the
 # tree stays clean), installs it into the system's PostgreSQL, and proves it works on a throwaway cluster: CREATE
 # EXTENSION gives the control file's version and a task runs. The .deb is left in build/deb/.
-#   scripts/package.sh        prints one line "package: built …, installed, CREATE EXTENSION 1.1, a task ran"; the build's
+#   scripts/package.sh        prints one line "package: built …, installed, CREATE EXTENSION 1.2, a task ran"; the build's
 #                             own output goes to stderr; exits non-zero on any failure
 # Installing the package replaces the files a `make install` put in PostgreSQL's directories (the same paths); it
 # stays installed. Hold /tmp/pg_chronos-install.lock around it, as scripts/check.sh does.

@@ -4,7 +4,7 @@
 
 // The version of the extension's catalog (pg_chronos.control's default_version) this library serves; a database whose
 // catalog has another version is not served until ALTER EXTENSION pg_chronos UPDATE.
-constexpr const char *kCatalogVersion = "1.1";
+constexpr const char *kCatalogVersion = "1.2";
 
 extern bool chronos_enabled;      // chronos.enabled: workers claim tasks only while true
 extern int chronos_max_workers;   // chronos.max_workers: runs in progress at once, cluster-wide

@@ -6,6 +6,7 @@
 #include "claim.hpp"
 #include "command_kind.hpp"
 #include "pg_time_zone.hpp"
+#include "run_identity.hpp"
 #include "run_journal.hpp"
 #include "run_log.hpp"
 #include "settings.hpp"
@@ -202,11 +203,11 @@ bool classify_for_run(const ClaimedTask *task, CommandKind *kind, RunOutcome *fa
 
 // on_failure: SQL run as the owner once a run has finally failed, with the run's JSON as $1. Its failure is logged, at
 // most once a minute per database.
-void run_on_failure(const ClaimedTask *task, Oid owner, const char *run_json) {
+void run_on_failure(const ClaimedTask *task, Oid owner, bool owner_is_superuser, const char *run_json) {
     if (task->on_failure == NULL || run_json == NULL || !OidIsValid(owner))
         return;
     RunOutcome outcome;
-    run_in_transaction(task->on_failure, owner, "SELECT", run_json, &outcome);
+    run_in_transaction(task->on_failure, owner, owner_is_superuser, "SELECT", run_json, &outcome);
     int64 held;
     if (!outcome.succeeded && warning_due(MyDatabaseId, WarningKind::on_failure_failed, &held))
         ereport(WARNING, (errmsg("pg_chronos: on_failure of task \"%s\" (id " INT64_FORMAT ") in database \"%s\" failed: %s",
@@ -245,6 +246,7 @@ void report_activity(const ClaimedTask *task) {
 void init_run_step(void) {
     run_context = AllocSetContextCreate(TopMemoryContext, "pg_chronos run", ALLOCSET_DEFAULT_SIZES);
     run_timeout_id = RegisterTimeout(USER_TIMEOUT, on_run_timeout);
+    register_run_identity_checks();
 }
 
 Step run_one_step(TimestampTz *next_due, int *due_together) {
@@ -295,7 +297,8 @@ Step run_one_step(TimestampTz *next_due, int *due_together) {
     CommandKind kind;
     RunOutcome outcome;
     Oid owner = task->owner;
-    char *refusal = owner_may_run(owner);
+    bool owner_is_superuser;
+    char *refusal = owner_may_run(owner, &owner_is_superuser);
     bool runnable = refusal == NULL;
     if (!runnable) {
         outcome = {false, refusal, NULL};
@@ -315,7 +318,7 @@ Step run_one_step(TimestampTz *next_due, int *due_together) {
             command_started = true;
             journal_run_start(task, 0, current_started_at);
             arm_run_timeout(task);
-            run_in_transaction(task->command, owner, kind.last_tag, task->payload, &outcome);
+            run_in_transaction(task->command, owner, owner_is_superuser, kind.last_tag, task->payload, &outcome);
             disarm_run_timeout();
         }
         reset_session_state_in_transaction();
@@ -331,7 +334,7 @@ Step run_one_step(TimestampTz *next_due, int *due_together) {
         command_started = true;
         journal_run_start(task, run_id, current_started_at);
         arm_run_timeout(task);
-        run_at_top_level(task->command, owner, task->payload, &outcome);
+        run_at_top_level(task->command, owner, owner_is_superuser, task->payload, &outcome);
         disarm_run_timeout();
         reset_session();
         begin_transaction();
@@ -352,7 +355,7 @@ Step run_one_step(TimestampTz *next_due, int *due_together) {
                              outcome.succeeded && chronos_log_runs == LOG_RUNS_FAILURES ? 0 : run_id);
     }
     if (finally_failed)
-        run_on_failure(task, owner, run_json);
+        run_on_failure(task, owner, owner_is_superuser, run_json);
     commit_transaction();
     pgstat_report_stat(false);
     reset_session_state_after_commit();

@@ -3,6 +3,7 @@
 // data on their frames: PG_TRY/PG_CATCH and the subtransaction calls may longjmp.
 #include "task_run.hpp"
 
+#include "run_identity.hpp"
 #include "run_result.hpp"
 
 extern "C" {
@@ -39,12 +40,6 @@ extern "C" {
 }
 
 namespace {
-
-// How a command runs: as its owner (a local user change, so that nothing it does can switch back), restricted as
-// PostgreSQL restricts a table owner's code in maintenance commands. The mode refuses what would outlive the command
-// and run later with the worker's rights (deferred triggers, WITH HOLD cursors, temporary tables whose ON COMMIT
-// actions run at commit), SET ROLE / SET SESSION AUTHORIZATION, LISTEN and DISCARD.
-constexpr int kRunSecurity = SECURITY_LOCAL_USERID_CHANGE | SECURITY_RESTRICTED_OPERATION;
 
 // The owner's ALTER ROLE … SET settings (for this database and for all), as a login as the owner would apply them.
 void apply_owner_settings(Oid owner) {
@@ -95,11 +90,13 @@ ParamListInfo payload_params(const char *payload) {
 
 }  // namespace
 
-char *owner_may_run(Oid owner) {
+char *owner_may_run(Oid owner, bool *is_superuser) {
+    *is_superuser = false;
     HeapTuple tuple = SearchSysCache1(AUTHOID, ObjectIdGetDatum(owner));
     if (!HeapTupleIsValid(tuple))
         return psprintf("42704: the task's owner (role OID %u) no longer exists", owner);
     char *name = pstrdup(NameStr(((Form_pg_authid)GETSTRUCT(tuple))->rolname));
+    *is_superuser = ((Form_pg_authid)GETSTRUCT(tuple))->rolsuper;
     bool no_limit;
     Datum valid_until = SysCacheGetAttr(AUTHOID, tuple, Anum_pg_authid_rolvaliduntil, &no_limit);
     ReleaseSysCache(tuple);
@@ -111,19 +108,18 @@ char *owner_may_run(Oid owner) {
     return NULL;
 }
 
-void run_in_transaction(const char *command, Oid owner, const char *last_tag, const char *payload, RunOutcome *out) {
+void run_in_transaction(const char *command, Oid owner, bool owner_is_superuser, const char *last_tag,
+                        const char *payload, RunOutcome *out) {
     MemoryContext caller_context = CurrentMemoryContext;
     ResourceOwner caller_owner = CurrentResourceOwner;
-    Oid saved_user;
-    int saved_security;
-    GetUserIdAndSecContext(&saved_user, &saved_security);
     int guc_level = NewGUCNestLevel();
 
+    // The owner first, then the subtransaction: its rollback gives back the owner.
+    enter_run_identity(owner, owner_is_superuser);
     BeginInternalSubTransaction(NULL);
     MemoryContextSwitchTo(caller_context);
     PG_TRY();
     {
-        SetUserIdAndSecContext(owner, saved_security | kRunSecurity);
         apply_owner_settings(owner);
         // Rows go to a receiver that keeps the first ones as result text: nothing is materialised, so a command
         // returning millions of rows costs no memory for them.
@@ -133,6 +129,7 @@ void run_in_transaction(const char *command, Oid owner, const char *last_tag, co
         options.params = payload_params(payload);
         options.dest = receiver;
         int rc = SPI_execute_extended(command, &options);
+        check_run_identity("after the command");
         MemoryContextSwitchTo(caller_context);
         char *result = result_from_receiver(last_tag, rc, SPI_processed, receiver);
         ReleaseCurrentSubTransaction();
@@ -150,25 +147,30 @@ void run_in_transaction(const char *command, Oid owner, const char *last_tag, co
         CurrentResourceOwner = caller_owner;
     }
     PG_END_TRY();
-    SetUserIdAndSecContext(saved_user, saved_security);
+    check_run_identity("after the command's subtransaction ended");
+    leave_run_identity();
     AtEOXact_GUC(false, guc_level);
 }
 
-void run_at_top_level(const char *command, Oid owner, const char *payload, RunOutcome *out) {
+void run_at_top_level(const char *command, Oid owner, bool owner_is_superuser, const char *payload, RunOutcome *out) {
     MemoryContext caller_context = CurrentMemoryContext;
-    Oid saved_user;
-    int saved_security;
-    GetUserIdAndSecContext(&saved_user, &saved_security);
     out->succeeded = true;
     out->error = NULL;
     out->result = NULL;
 
+    // The owner first, outside any transaction: every transaction of the command begins as the owner, so a ROLLBACK in
+    // it, or an error, gives back the owner.
+    enter_run_identity(owner, owner_is_superuser);
     PG_TRY();
     {
+        // The owner's settings in a transaction of their own, so that they hold for the session as a login's would,
+        // whatever the command commits or rolls back.
         SetCurrentStatementStartTimestamp();
         StartTransactionCommand();
-        SetUserIdAndSecContext(owner, saved_security | kRunSecurity);
         apply_owner_settings(owner);
+        CommitTransactionCommand();
+        check_run_identity("after the owner's settings");
+
         MemoryContextSwitchTo(caller_context);
         ParamListInfo params = payload_params(payload);
         Oid param_types[1] = {JSONBOID};
@@ -176,10 +178,8 @@ void run_at_top_level(const char *command, Oid owner, const char *payload, RunOu
         ListCell *lc;
         foreach (lc, trees) {
             RawStmt *tree = lfirst_node(RawStmt, lc);
-            if (!IsTransactionState()) {
-                SetCurrentStatementStartTimestamp();
-                StartTransactionCommand();
-            }
+            SetCurrentStatementStartTimestamp();
+            StartTransactionCommand();
             MemoryContextSwitchTo(caller_context);
             CommandTag tag = CreateCommandTag(tree->stmt);
             bool snapshot_set = analyze_requires_snapshot(tree);
@@ -203,12 +203,14 @@ void run_at_top_level(const char *command, Oid owner, const char *payload, RunOu
             InitializeQueryCompletion(&completion);
             (void)PortalRun(portal, FETCH_ALL, true, true, receiver, receiver, &completion);
             PortalDrop(portal, false);
+            check_run_identity("after a statement");
             // A transaction block must not outlive its statement (BEGIN without COMMIT would hold the worker in it).
             if (IsTransactionBlock())
                 ereport(ERROR, (errcode(ERRCODE_ACTIVE_SQL_TRANSACTION),
                                 errmsg("a task command may not leave a transaction block open"),
                                 errhint("Put the statements in a procedure that uses COMMIT, and CALL it.")));
             CommitTransactionCommand();
+            check_run_identity("after a statement's commit");
 
             MemoryContextSwitchTo(caller_context);
             const char *tag_name = GetCommandTagName(completion.commandTag);
@@ -217,18 +219,16 @@ void run_at_top_level(const char *command, Oid owner, const char *payload, RunOu
                                             captured_rows(receiver))
                               : pstrdup(tag_name);
         }
-        SetUserIdAndSecContext(saved_user, saved_security);
     }
     PG_CATCH();
     {
         take_error(caller_context, out);
         AbortOutOfAnyTransaction();  // also out of a transaction block the command opened
         MemoryContextSwitchTo(caller_context);
-        SetUserIdAndSecContext(saved_user, saved_security);
     }
     PG_END_TRY();
-    if (IsTransactionState())
-        CommitTransactionCommand();
+    check_run_identity("after the command");
+    leave_run_identity();
     MemoryContextSwitchTo(caller_context);
 }
 

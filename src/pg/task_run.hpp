@@ -11,16 +11,18 @@ struct RunOutcome {
 };
 
 // Whether `owner` may run a task in this database now, as a login would be allowed: the role exists, has CONNECT on
-// the database and is within its VALID UNTIL. NULL if so, else the run's error ("SQLSTATE: message").
-char *owner_may_run(Oid owner);
+// the database and is within its VALID UNTIL. NULL if so, else the run's error ("SQLSTATE: message");
+// *is_superuser: whether the role is a superuser.
+char *owner_may_run(Oid owner, bool *is_superuser);
 
 // Runs `command` as `owner` inside the current transaction (SPI connected), in a subtransaction that alone rolls back on
 // error. `last_tag` is the command tag of its last statement; `payload` (jsonb text, or NULL) is bound to $1.
-void run_in_transaction(const char *command, Oid owner, const char *last_tag, const char *payload, RunOutcome *out);
+void run_in_transaction(const char *command, Oid owner, bool owner_is_superuser, const char *last_tag,
+                        const char *payload, RunOutcome *out);
 
 // Runs `command` as `owner` statement by statement at top level, each statement in its own transaction, as a client's
 // separate queries would, with `payload` bound to $1. Called outside any transaction; returns outside any transaction.
-void run_at_top_level(const char *command, Oid owner, const char *payload, RunOutcome *out);
+void run_at_top_level(const char *command, Oid owner, bool owner_is_superuser, const char *payload, RunOutcome *out);
 
 // Undoes what a transactional command may have left in the session (its settings are undone with its GUC nest level,
 // and the security-restricted mode allows no temporary tables, WITH HOLD cursors or LISTEN): inside the recording

@@ -5,6 +5,7 @@
 #include "catalog.hpp"
 #include "run_journal.hpp"
 #include "run_step.hpp"
+#include "session_settings.hpp"
 #include "settings.hpp"
 #include "shared_state.hpp"
 #include "task_run.hpp"
@@ -271,15 +272,13 @@ extern "C" void chronos_executor_main(Datum main_arg) {
 
     if (!executor_attach(database))
         proc_exit(0);
+    capture_server_settings();
     BackgroundWorkerInitializeConnectionByOid(database, InvalidOid, 0);
+    // The database's ALTER DATABASE … SET settings, which its owner may choose, are undone: none may change who the
+    // worker is, make its transactions read-only, turn its errors into exits or its lock waits into errors. A task
+    // owner's login settings apply to its runs (session_settings.cpp).
+    drop_stored_settings();
     SetConfigOption("application_name", "pg_chronos worker", PGC_USERSET, PGC_S_OVERRIDE);
-    // The database's ALTER DATABASE … SET settings (which its owner may choose) must not break the bookkeeping: every
-    // transaction read-only, every error fatal, a lock timeout. A task's owner's own settings still apply to its runs.
-    SetConfigOption("default_transaction_read_only", "off", PGC_SUSET, PGC_S_OVERRIDE);
-    SetConfigOption("default_transaction_isolation", "read committed", PGC_SUSET, PGC_S_OVERRIDE);
-    SetConfigOption("default_transaction_deferrable", "off", PGC_SUSET, PGC_S_OVERRIDE);
-    SetConfigOption("exit_on_error", "off", PGC_SUSET, PGC_S_OVERRIDE);
-    SetConfigOption("lock_timeout", "0", PGC_SUSET, PGC_S_OVERRIDE);
     pgstat_report_appname("pg_chronos worker");
     error_context = AllocSetContextCreate(TopMemoryContext, "pg_chronos error", ALLOCSET_DEFAULT_SIZES);
     journal_open();

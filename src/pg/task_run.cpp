@@ -5,6 +5,7 @@
 
 #include "run_identity.hpp"
 #include "run_result.hpp"
+#include "session_settings.hpp"
 
 extern "C" {
 #include "access/table.h"
@@ -13,7 +14,6 @@ extern "C" {
 #include "catalog/pg_type.h"
 #include "catalog/pg_authid.h"
 #include "commands/dbcommands.h"
-#include "catalog/pg_db_role_setting.h"
 #include "commands/async.h"
 #include "commands/prepare.h"
 #include "commands/sequence.h"
@@ -40,16 +40,6 @@ extern "C" {
 }
 
 namespace {
-
-// The owner's ALTER ROLE … SET settings (for this database and for all), as a login as the owner would apply them.
-void apply_owner_settings(Oid owner) {
-    Relation settings = table_open(DbRoleSettingRelationId, AccessShareLock);
-    Snapshot snapshot = RegisterSnapshot(GetCatalogSnapshot(DbRoleSettingRelationId));
-    ApplySetting(snapshot, MyDatabaseId, owner, settings, PGC_S_SESSION);
-    ApplySetting(snapshot, InvalidOid, owner, settings, PGC_S_SESSION);
-    UnregisterSnapshot(snapshot);
-    table_close(settings, AccessShareLock);
-}
 
 char *error_text(ErrorData *edata) {
     return psprintf("%s: %s", unpack_sql_state(edata->sqlerrcode), edata->message);
@@ -120,7 +110,7 @@ void run_in_transaction(const char *command, Oid owner, bool owner_is_superuser,
     MemoryContextSwitchTo(caller_context);
     PG_TRY();
     {
-        apply_owner_settings(owner);
+        apply_login_settings(owner);
         // Rows go to a receiver that keeps the first ones as result text: nothing is materialised, so a command
         // returning millions of rows costs no memory for them.
         DestReceiver *receiver = create_result_receiver();
@@ -167,7 +157,7 @@ void run_at_top_level(const char *command, Oid owner, bool owner_is_superuser, c
         // whatever the command commits or rolls back.
         SetCurrentStatementStartTimestamp();
         StartTransactionCommand();
-        apply_owner_settings(owner);
+        apply_login_settings(owner);
         CommitTransactionCommand();
         check_run_identity("after the owner's settings");
 

@@ -6,6 +6,8 @@
 //                                         need src to themselves: src is quiesced (no new claims), its idle executors
 //                                         leave, its runs in progress may finish for kRunWaitMs, else the command fails;
 //   DROP DATABASE                         quiesces the database until commit and stops its runs in progress;
+// pg_chronos acts only for a command PostgreSQL will let the caller run: the privilege checks PostgreSQL makes come
+// first (command_allowed), and what happens at commit is noted only once the command has succeeded.
 //   DROP ROLE, REASSIGN OWNED, DROP OWNED see role_events.cpp;
 //   COPY … FROM into chronos.tasks, runs or listeners by a superuser (a restore) see restore_copy.cpp.
 #include "extension_drop.hpp"
@@ -14,13 +16,19 @@
 #include "shared_state.hpp"
 
 extern "C" {
+#include "access/htup_details.h"
 #include "access/xact.h"
+#include "catalog/pg_database.h"
 #include "commands/dbcommands.h"
 #include "commands/defrem.h"
+#include "commands/extension.h"
+#include "commands/tablespace.h"
 #include "miscadmin.h"
 #include "nodes/parsenodes.h"
 #include "tcop/utility.h"
+#include "utils/acl.h"
 #include "utils/builtins.h"
+#include "utils/syscache.h"
 #include "utils/timestamp.h"
 }
 
@@ -33,6 +41,7 @@ ProcessUtility_hook_type previous_hook = NULL;
 // What the current transaction does to the service, applied when it commits (or undone when it aborts).
 enum class ExtensionChange { none, serve, unserve };
 ExtensionChange extension_change = ExtensionChange::none;
+int extension_change_level = 0;  // the transaction nest level whose command made it
 Oid created_database = InvalidOid;  // CREATE DATABASE: served from the commit on
 Oid dropped_database = InvalidOid;  // DROP DATABASE: quiesced until the commit, then forgotten
 
@@ -91,8 +100,29 @@ const char *database_to_quiesce(Node *stmt) {
     }
 }
 
-// "12, 15 and 3 more" for the tasks the executors run.
+// "12, 15 and 3 more" for the runs of tasks whose owner the caller is a member of; the runs of other roles' tasks are
+// only counted ("2 runs of other roles' tasks").
 char *task_list(const DatabaseExecutors *seen) {
+    StringInfoData list;
+    initStringInfo(&list);
+    int listed = 0, others = 0, shown = Min(seen->runs, 8);
+    for (int i = 0; i < shown; i++) {
+        if (!is_member_of_role(GetUserId(), seen->run_owners[i])) {
+            others++;
+            continue;
+        }
+        appendStringInfo(&list, "%s" INT64_FORMAT, listed++ == 0 ? "task " : ", ", seen->task_ids[i]);
+    }
+    if (seen->runs > shown)
+        appendStringInfo(&list, "%s%d more runs", listed > 0 ? " and " : "", seen->runs - shown);
+    else if (others > 0)
+        appendStringInfo(&list, "%s%d %s of other roles' tasks", listed > 0 ? " and " : "", others,
+                         others == 1 ? "run" : "runs");
+    return list.data;
+}
+
+// "12, 15 and 3 more": every task of the runs, for the server log.
+char *logged_task_list(const DatabaseExecutors *seen) {
     StringInfoData list;
     initStringInfo(&list);
     int shown = Min(seen->runs, 8);
@@ -101,6 +131,53 @@ char *task_list(const DatabaseExecutors *seen) {
     if (seen->runs > shown)
         appendStringInfo(&list, " and %d more", seen->runs - shown);
     return list.data;
+}
+
+// Whether the database command `stmt` on `database` would pass the checks PostgreSQL makes before it acts (privileges,
+// the current database, templates, names, transaction blocks): a command PostgreSQL refuses must not quiesce or stop
+// anything first.
+bool command_allowed(Node *stmt, ProcessUtilityContext context, Oid database) {
+    bool top_level = context == PROCESS_UTILITY_TOPLEVEL && !IsTransactionBlock();
+    HeapTuple tuple = SearchSysCache1(DATABASEOID, ObjectIdGetDatum(database));
+    if (!HeapTupleIsValid(tuple))
+        return false;
+    bool is_template = ((Form_pg_database)GETSTRUCT(tuple))->datistemplate;
+    ReleaseSysCache(tuple);
+    bool owner = pg_database_ownercheck(database, GetUserId());
+    switch (nodeTag(stmt)) {
+        case T_DropdbStmt:
+            return top_level && owner && !is_template && database != MyDatabaseId;
+        case T_CreatedbStmt:
+            return top_level && have_createdb_privilege() && (is_template || owner) &&
+                   !OidIsValid(get_database_oid(castNode(CreatedbStmt, stmt)->dbname, true));
+        case T_AlterDatabaseStmt: {
+            Oid space = get_tablespace_oid(option_value(castNode(AlterDatabaseStmt, stmt)->options, "tablespace"),
+                                           true);
+            return top_level && owner && database != MyDatabaseId && OidIsValid(space) &&
+                   pg_tablespace_aclcheck(space, GetUserId(), ACL_CREATE) == ACLCHECK_OK;
+        }
+        case T_RenameStmt:
+            return owner && have_createdb_privilege() && database != MyDatabaseId &&
+                   !OidIsValid(get_database_oid(castNode(RenameStmt, stmt)->newname, true));
+        default:
+            return false;
+    }
+}
+
+// Whether DROP EXTENSION `drop` will be allowed to drop pg_chronos: the caller owns every extension it names, and
+// each exists (or IF EXISTS is given). Objects depending on them may still make PostgreSQL refuse it: then the
+// transaction (or savepoint) aborts, which ends the quiesce (extension_drop.cpp).
+bool extension_drop_allowed(DropStmt *drop) {
+    ListCell *lc;
+    foreach (lc, drop->objects) {
+        Node *object = static_cast<Node *>(lfirst(lc));
+        if (!IsA(object, String))
+            return false;
+        Oid extension = get_extension_oid(strVal(object), true);
+        if (!OidIsValid(extension) ? !drop->missing_ok : !pg_extension_ownercheck(extension, GetUserId()))
+            return false;
+    }
+    return true;
 }
 
 // Ends the quiesce of `database`: the launcher starts executors there again, and, while a run that outlasted the
@@ -127,7 +204,7 @@ void empty_database(Oid database, const char *name, bool stop_runs) {
             if (seen.runs > 0)
                 ereport(LOG, (errmsg("pg_chronos: stopping the run of task(s) %s in database \"%s\", which is "
                                      "being dropped",
-                                     task_list(&seen), name)));
+                                     logged_task_list(&seen), name)));
             if (!terminate_database_executors(database, kTerminateTimeoutMs))
                 ereport(WARNING, (errmsg("pg_chronos: the workers of database \"%s\" did not stop within %d s", name,
                                          kTerminateTimeoutMs / 1000)));
@@ -137,8 +214,8 @@ void empty_database(Oid database, const char *name, bool stop_runs) {
             allow_back(database);
             ereport(ERROR, (errcode(ERRCODE_OBJECT_IN_USE),
                             errmsg("pg_chronos: database \"%s\" has a task run in progress", name),
-                            errdetail("Task(s) %s of database \"%s\" were still running after %d s.",
-                                      task_list(&seen), name, kRunWaitMs / 1000),
+                            errdetail("In database \"%s\", %s were still running after %d s.", name,
+                                      task_list(&seen), kRunWaitMs / 1000),
                             errhint("Wait for the run to finish, cancel it with chronos.cancel() in database \"%s\", "
                                     "or set chronos.enabled = off, and try again.",
                                     name)));
@@ -148,6 +225,23 @@ void empty_database(Oid database, const char *name, bool stop_runs) {
         pg_usleep(kPollMs * 1000L);
         CHECK_FOR_INTERRUPTS();
     }
+}
+
+// A CREATE, ALTER or DROP EXTENSION pg_chronos that succeeded: applied when the transaction commits, forgotten if the
+// savepoint it ran in is rolled back.
+void note_extension_change(ExtensionChange change) {
+    extension_change = change;
+    extension_change_level = GetCurrentTransactionNestLevel();
+}
+
+void forget_rolled_back_change(SubXactEvent event, SubTransactionId, SubTransactionId, void *) {
+    int level = GetCurrentTransactionNestLevel();
+    if (extension_change == ExtensionChange::none || extension_change_level < level)
+        return;
+    if (event == SUBXACT_EVENT_ABORT_SUB)
+        extension_change = ExtensionChange::none;
+    else if (event == SUBXACT_EVENT_COMMIT_SUB)
+        extension_change_level = level - 1;
 }
 
 void apply_pending_change(XactEvent event, void *) {
@@ -198,12 +292,17 @@ void chronos_process_utility(PlannedStmt *pstmt, const char *query, bool read_on
     }
 
     Node *stmt = pstmt->utilityStmt;
-    if ((IsA(stmt, CreateExtensionStmt) && strcmp(castNode(CreateExtensionStmt, stmt)->extname, "pg_chronos") == 0) ||
-        (IsA(stmt, AlterExtensionStmt) && strcmp(castNode(AlterExtensionStmt, stmt)->extname, "pg_chronos") == 0))
-        extension_change = ExtensionChange::serve;
-    if (IsA(stmt, DropStmt) && drops_pg_chronos(castNode(DropStmt, stmt))) {
-        extension_change = ExtensionChange::unserve;
-        wait_for_runs_before_drop();
+    bool serves = (IsA(stmt, CreateExtensionStmt) &&
+                   strcmp(castNode(CreateExtensionStmt, stmt)->extname, "pg_chronos") == 0) ||
+                  (IsA(stmt, AlterExtensionStmt) &&
+                   strcmp(castNode(AlterExtensionStmt, stmt)->extname, "pg_chronos") == 0);
+    bool unserves = IsA(stmt, DropStmt) && drops_pg_chronos(castNode(DropStmt, stmt));
+    if (serves || unserves) {
+        if (unserves && extension_drop_allowed(castNode(DropStmt, stmt)))
+            wait_for_runs_before_drop();
+        run_utility(pstmt, query, read_only_tree, context, params, env, dest, qc);
+        note_extension_change(serves ? ExtensionChange::serve : ExtensionChange::unserve);
+        return;
     }
 
     RoleCommand role_command;
@@ -215,7 +314,7 @@ void chronos_process_utility(PlannedStmt *pstmt, const char *query, bool read_on
 
     const char *name = database_to_quiesce(stmt);
     Oid quiesce = name ? get_database_oid(name, true) : InvalidOid;
-    if (!OidIsValid(quiesce)) {
+    if (!OidIsValid(quiesce) || !command_allowed(stmt, context, quiesce)) {
         run_utility(pstmt, query, read_only_tree, context, params, env, dest, qc);
         if (IsA(stmt, CreatedbStmt))
             created_database = get_database_oid(castNode(CreatedbStmt, stmt)->dbname, true);
@@ -247,5 +346,6 @@ void install_database_events_hook(void) {
     previous_hook = ProcessUtility_hook;
     ProcessUtility_hook = chronos_process_utility;
     RegisterXactCallback(apply_pending_change, NULL);
+    RegisterSubXactCallback(forget_rolled_back_change, NULL);
     register_restore_callback();
 }

@@ -33,6 +33,7 @@ constexpr int kShownRuns = 8;        // runs named in a message
 
 bool callback_registered = false;
 Oid quiesced_database = InvalidOid;  // quiesced by a DROP EXTENSION of this transaction
+int quiesce_level = 0;               // the transaction nest level of that DROP EXTENSION
 bool extension_gone = false;         // the extension was gone when the transaction was about to commit
 
 Oid chronos_table(const char *name) {
@@ -144,6 +145,22 @@ void end_quiesce(XactEvent event, void *) {
         wake_for_due_task(database, GetCurrentTimestamp());
 }
 
+// A DROP EXTENSION in a savepoint that is rolled back (PostgreSQL refused it, say, for objects depending on the
+// extension) ends the quiesce at once; one in a savepoint that is released belongs to the enclosing level.
+void end_quiesce_with_savepoint(SubXactEvent event, SubTransactionId, SubTransactionId, void *) {
+    int level = GetCurrentTransactionNestLevel();
+    if (!OidIsValid(quiesced_database) || quiesce_level < level)
+        return;
+    if (event == SUBXACT_EVENT_COMMIT_SUB) {
+        quiesce_level = level - 1;
+    } else if (event == SUBXACT_EVENT_ABORT_SUB) {
+        Oid database = quiesced_database;
+        quiesced_database = InvalidOid;
+        set_database_quiesced(database, false);
+        wake_for_due_task(database, GetCurrentTimestamp());
+    }
+}
+
 }  // namespace
 
 void wait_for_runs_before_drop(void) {
@@ -154,12 +171,14 @@ void wait_for_runs_before_drop(void) {
         return;
     if (!callback_registered) {
         RegisterXactCallback(end_quiesce, NULL);
+        RegisterSubXactCallback(end_quiesce_with_savepoint, NULL);
         callback_registered = true;
     }
     bool autonomous_too = !may_block_recording(chronos_table("tasks")) && !may_block_recording(chronos_table("runs"));
     const char *database = get_database_name(MyDatabaseId);
     set_database_quiesced(MyDatabaseId, true);
     quiesced_database = MyDatabaseId;
+    quiesce_level = GetCurrentTransactionNestLevel();
     wake_database_executors(MyDatabaseId);  // the idle ones leave
 
     ExecutorSlot runs[kMaxRuns];

@@ -783,8 +783,10 @@ void look_at_database_executors(Oid database, DatabaseExecutors *out) {
         if (!s->holds_permit && out->idle_count < 64)
             out->idle[out->idle_count++] = s->pid;
         if (s->task_id != 0) {
-            if (out->runs < 8)
+            if (out->runs < 8) {
                 out->task_ids[out->runs] = s->task_id;
+                out->run_owners[out->runs] = s->run_owner;
+            }
             out->runs++;
         }
     }

@@ -188,6 +188,7 @@ struct DatabaseExecutors {
     pid_t idle[64];
     int runs;            // runs in progress
     int64 task_ids[8];   // the tasks of the first of them
+    Oid run_owners[8];   // and their owners
 };
 void look_at_database_executors(Oid database, DatabaseExecutors *out);
 

@@ -162,7 +162,7 @@ VALUES ('bad-minus-infinity', '@daily', 'SELECT 1', '-infinity');
 \set VERBOSITY terse
 INSERT INTO chronos.tasks (name, command, start_time) VALUES ('bad-null-command', NULL, '2030-01-01 00:00+00');
 \set VERBOSITY default
--- names are unique
+-- names are unique per owner
 INSERT INTO chronos.tasks (name, command, start_time) VALUES ('once-2030', 'SELECT 1', '2030-01-01 00:00+00');
 -- nothing of the above was stored
 SELECT count(*) AS stored FROM chronos.tasks WHERE name LIKE 'bad-%';

@@ -75,6 +75,17 @@ RESET ROLE;
 SELECT count(*) AS tasks_besides_taken FROM chronos.tasks WHERE name IS DISTINCT FROM 'taken';
 
 --
+-- Another role cannot make an import skip a job: bob plants a task marked as imported from alice's job 1, in its
+-- remark (which 1.1 trusted) and in pg_cron_job (which only chronos.import_pg_cron() writes).
+--
+SET ROLE chronos_cron_bob;
+INSERT INTO chronos.tasks (name, schedule, command, remark)
+VALUES ('decoy', '@daily', 'SELECT 0', 'imported from pg_cron job 1');
+INSERT INTO chronos.tasks (name, schedule, command, pg_cron_job) VALUES ('decoy-2', '@daily', 'SELECT 0', 1);
+UPDATE chronos.tasks SET pg_cron_job = 1 WHERE name = 'decoy';
+RESET ROLE;
+
+--
 -- A plain role imports the jobs it sees in cron.job: its own (pg_cron's row-level security).
 --
 SET ROLE chronos_cron_alice;
@@ -94,7 +105,7 @@ RESET cron.timezone;
 SELECT t.name, t.schedule, t.timezone, t.command, t.owner, t.status, t.type, t.remark
   FROM chronos.tasks t ORDER BY t.id;
 
--- A second import finds each task by its remark and creates nothing.
+-- A second import finds each task by its mark and creates nothing.
 SELECT count(*) AS tasks_before FROM chronos.tasks \gset
 SELECT action, count(*) FROM chronos.import_pg_cron() GROUP BY action ORDER BY action;
 SELECT count(*) - :tasks_before AS tasks_added FROM chronos.tasks;

@@ -54,7 +54,7 @@ UPDATE chronos.tasks SET command = 'SELECT 666' WHERE name = 'a-report';
 UPDATE chronos.tasks SET status = 'paused';
 DELETE FROM chronos.tasks WHERE name = 'a-cleanup';
 SELECT chronos.unschedule('a-once') AS deleted;
--- taking a task over by its name is refused, not done silently: names are unique across roles
+-- names are each owner's own: the same names make tasks of chronos_app_b, and chronos_app_a's are not touched
 INSERT INTO chronos.tasks (name, command, start_time) VALUES ('a-report', 'SELECT 666', '2030-01-01 00:00+00');
 SELECT chronos.schedule('a-report', '* * * * *', 'SELECT 666', start_time => '2030-01-01 00:00+00');
 SELECT chronos.run_at('a-once', '2030-01-01 00:00+00', 'SELECT 666');
@@ -174,7 +174,9 @@ RESET ROLE;
 UPDATE chronos.tasks SET command = 'SELECT 9' WHERE name = 'left-behind';
 UPDATE chronos.tasks SET owner = 'chronos_gone_too' WHERE name = 'left-behind';
 SELECT name, owner::text ~ '^[0-9]+$' AS owner_shows_as_oid, command FROM chronos.tasks WHERE name = 'left-behind';
-SELECT chronos.unschedule('left-behind') AS deleted;
+-- (the helpers act on the caller's own tasks only)
+SELECT chronos.unschedule('left-behind') AS deleted_by_the_helper;
+WITH gone AS (DELETE FROM chronos.tasks WHERE name = 'left-behind' RETURNING 1) SELECT count(*) AS deleted FROM gone;
 
 -- The views apply the reader's rights.
 SELECT c.relname, c.reloptions FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace

@@ -1,5 +1,5 @@
-// SQL functions about one task, looked up by name with the caller's rights (row-level security applies):
-// chronos.cancel(name) and chronos.next_runs(task_name, count).
+// SQL functions about one task, looked up by name among the caller's own tasks (names belong to their owner; row-level
+// security applies too): chronos.cancel(name) and chronos.next_runs(task_name, count).
 #include "task_preview.hpp"
 
 #include "core_error.hpp"
@@ -27,16 +27,20 @@ namespace {
 // functions and types are named by schema.
 #define OP(op) " OPERATOR(pg_catalog." op ") "
 
-// Runs `sql` with the task name as $1 and errors out if no visible task has that name.
+// Runs `sql` with the task name as $1 and the current user as $2 (regrole), and errors out if the current user has no
+// task of that name.
 void select_task(const char *sql, const char *name) {
-    Oid types[1] = {TEXTOID};
-    Datum values[1] = {CStringGetTextDatum(name)};
-    int rc = SPI_execute_with_args(sql, 1, types, values, NULL, true, 1);
+    Oid types[2] = {TEXTOID, REGROLEOID};
+    Datum values[2] = {CStringGetTextDatum(name), ObjectIdGetDatum(GetUserId())};
+    int rc = SPI_execute_with_args(sql, 2, types, values, NULL, true, 1);
     if (rc != SPI_OK_SELECT)
         elog(ERROR, "pg_chronos: could not look up a task: %s", SPI_result_code_string(rc));
     if (SPI_processed == 0)
         ereport(ERROR, (errcode(ERRCODE_UNDEFINED_OBJECT), errmsg("task \"%s\" does not exist", name),
-                        errhint("SELECT name FROM chronos.task_status lists the tasks you can see.")));
+                        errdetail("You have no task of that name (names are the owner's own: another role's task "
+                                  "is reached as that role, with SET ROLE)."),
+                        errhint("SELECT name FROM chronos.task_status WHERE owner = current_user::regrole lists "
+                                "yours.")));
 }
 
 Datum column(int i, bool *isnull) {
@@ -48,7 +52,8 @@ Datum column(int i, bool *isnull) {
 // chronos.cancel(name text) → whether a run of the task was in progress and has been asked to stop
 extern "C" Datum chronos_cancel(PG_FUNCTION_ARGS) {
     SPI_connect();
-    select_task("SELECT id FROM chronos.tasks WHERE name" OP("=") "$1", text_to_cstring(PG_GETARG_TEXT_PP(0)));
+    select_task("SELECT id FROM chronos.tasks WHERE name" OP("=") "$1 AND owner" OP("=") "$2",
+                text_to_cstring(PG_GETARG_TEXT_PP(0)));
     bool isnull;
     int64 task_id = DatumGetInt64(column(1, &isnull));
     SPI_finish();
@@ -65,10 +70,12 @@ int preview_task_runs(const char *name, int count, chronos::TimestampUs *fires) 
         "SELECT type" OP("=") "'loop'::chronos.task_type, schedule, timezone, start_time, next_exec_time, end_time,"
         "       CASE WHEN max_runs IS NULL THEN NULL ELSE GREATEST(max_runs" OP("-") "run_count, 0) END"
         "  FROM chronos.tasks"
-        " WHERE name" OP("=") "$1 AND status" OP("=") "ANY ('{scheduled,running}'::chronos.task_state[])"
+        " WHERE name" OP("=") "$1 AND owner" OP("=") "$2"
+        "   AND status" OP("=") "ANY ('{scheduled,running}'::chronos.task_state[])"
         " UNION ALL SELECT NULL, NULL, NULL, NULL, NULL, NULL, NULL"
         "  FROM chronos.tasks"
-        " WHERE name" OP("=") "$1 AND NOT status" OP("=") "ANY ('{scheduled,running}'::chronos.task_state[])",
+        " WHERE name" OP("=") "$1 AND owner" OP("=") "$2"
+        "   AND NOT status" OP("=") "ANY ('{scheduled,running}'::chronos.task_state[])",
         name);
     bool no_next, no_loop, no_end, no_limit, isnull;
     Datum is_loop = column(1, &no_loop);
@@ -99,9 +106,10 @@ int preview_task_runs(const char *name, int count, chronos::TimestampUs *fires) 
 
 bool task_name_exists(const char *name) {
     SPI_connect();
-    Oid types[1] = {TEXTOID};
-    Datum values[1] = {CStringGetTextDatum(name)};
-    int rc = SPI_execute_with_args("SELECT FROM chronos.tasks WHERE name" OP("=") "$1", 1, types, values, NULL, true, 1);
+    Oid types[2] = {TEXTOID, REGROLEOID};
+    Datum values[2] = {CStringGetTextDatum(name), ObjectIdGetDatum(GetUserId())};
+    int rc = SPI_execute_with_args("SELECT FROM chronos.tasks WHERE name" OP("=") "$1 AND owner" OP("=") "$2", 2, types,
+                                   values, NULL, true, 1);
     bool exists = rc == SPI_OK_SELECT && SPI_processed > 0;
     SPI_finish();
     return exists;

@@ -6,6 +6,7 @@
 #include "command_kind.hpp"
 #include "core_error.hpp"
 #include "next_exec_time.hpp"
+#include "pg_cron_import.hpp"
 #include "pg_time_zone.hpp"
 #include "restore_copy.hpp"
 #include "shared_state.hpp"
@@ -293,6 +294,23 @@ void check_owner(const char *owner) {
                         errhint("Leave owner out to run the task as yourself.")));
 }
 
+// chronos.tasks.pg_cron_job (from version 1.2 on) records the pg_cron job a task was imported from: pg_chronos's own
+// record, which only chronos.import_pg_cron() may write (or a restore bring back). Clearing it is the owner's choice.
+void check_import_mark(HeapTuple tuple, HeapTuple old_tuple, TupleDesc desc, bool is_update) {
+    int attnum = SPI_fnumber(desc, "pg_cron_job");
+    if (attnum <= 0 || importing_pg_cron || restoring_rows)
+        return;
+    bool isnull, old_isnull = true;
+    Datum value = heap_getattr(tuple, attnum, desc, &isnull);
+    Datum old = is_update ? heap_getattr(old_tuple, attnum, desc, &old_isnull) : (Datum)0;
+    bool same = is_update && isnull == old_isnull && (isnull || DatumGetInt64(value) == DatumGetInt64(old));
+    if (!isnull && !same)
+        ereport(ERROR, (errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+                        errmsg("pg_cron_job is written by chronos.import_pg_cron() only"),
+                        errdetail("It records which pg_cron job the task was imported from."),
+                        errhint("Leave pg_cron_job out (or set it to NULL).")));
+}
+
 TimestampTz timestamp_of(const char *text) {
     return DatumGetTimestampTz(
         DirectFunctionCall3(timestamptz_in, CStringGetDatum(text), ObjectIdGetDatum(InvalidOid), Int32GetDatum(-1)));
@@ -402,6 +420,7 @@ extern "C" Datum chronos_task_before_write(PG_FUNCTION_ARGS) {
         text[c_owner] = pstrdup(quote_identifier(GetUserNameFromId(GetUserId(), false)));
     if (changed(c_owner))
         check_owner(text[c_owner]);
+    check_import_mark(tuple, is_update ? trigger->tg_trigtuple : NULL, desc, is_update);
 
     if (text[c_status] == NULL)
         text[c_status] = pstrdup("scheduled");

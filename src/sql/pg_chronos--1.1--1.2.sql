@@ -2,3 +2,305 @@
 -- creates (the install script runs this same script after 1.0 → 1.1; test/t/200_upgrade.pl compares an updated 1.0 and
 -- an updated 1.1 catalog with a fresh one); tasks, listeners, history and grants are kept.
 \echo Use "ALTER EXTENSION pg_chronos UPDATE" to load this file. \quit
+
+-- Task names belong to their owner, as event names do: every role has its own, a name another role took first is not
+-- taken for it, and no error tells a role which names others use. The helpers act on the caller's own tasks only.
+DROP INDEX chronos.tasks_name;
+CREATE UNIQUE INDEX tasks_owner_name ON chronos.tasks (owner, name) WHERE name IS NOT NULL;
+
+CREATE OR REPLACE FUNCTION chronos.schedule(name text, schedule text, command text, timezone text DEFAULT NULL,
+                                            start_time timestamptz DEFAULT NULL)
+RETURNS bigint
+LANGUAGE sql SET search_path = pg_catalog, pg_temp
+BEGIN ATOMIC
+    INSERT INTO chronos.tasks AS t (name, type, schedule, command, timezone, start_time, owner)
+    VALUES ($1, 'loop', $2, $3, $4, COALESCE($5, pg_catalog.now()),
+            pg_catalog.quote_ident(CURRENT_USER)::pg_catalog.regrole)
+    ON CONFLICT (owner, name) WHERE name IS NOT NULL DO UPDATE
+       SET type = 'loop', schedule = excluded.schedule, command = excluded.command,
+           timezone = COALESCE($4, t.timezone), start_time = COALESCE($5, t.start_time),
+           status = CASE WHEN t.status OPERATOR(pg_catalog.=) ANY ('{done,failed}'::chronos.task_state[])
+                         THEN 'scheduled'::chronos.task_state ELSE t.status END
+    RETURNING id;
+END;
+
+COMMENT ON FUNCTION chronos.schedule(text, text, text, text, timestamptz) IS
+'create your loop task called name, or change its schedule and command; returns its id';
+
+CREATE OR REPLACE FUNCTION chronos.run_at(name text, at timestamptz, command text)
+RETURNS bigint
+LANGUAGE sql SET search_path = pg_catalog, pg_temp
+BEGIN ATOMIC
+    INSERT INTO chronos.tasks AS t (name, type, command, start_time, owner)
+    VALUES ($1, 'once', $3, $2, pg_catalog.quote_ident(CURRENT_USER)::pg_catalog.regrole)
+    ON CONFLICT (owner, name) WHERE name IS NOT NULL DO UPDATE
+       SET type = 'once', schedule = NULL, command = excluded.command, start_time = excluded.start_time,
+           next_exec_time = excluded.start_time, status = 'scheduled'
+    RETURNING id;
+END;
+
+COMMENT ON FUNCTION chronos.run_at(text, timestamptz, text) IS
+'run command once at the given time, as your task called name; returns its id';
+
+CREATE OR REPLACE FUNCTION chronos.unschedule(name text)
+RETURNS boolean
+LANGUAGE sql SET search_path = pg_catalog, pg_temp
+BEGIN ATOMIC
+    WITH gone AS (DELETE FROM chronos.tasks t
+                   WHERE t.owner OPERATOR(pg_catalog.=) pg_catalog.quote_ident(CURRENT_USER)::pg_catalog.regrole
+                     AND t.name OPERATOR(pg_catalog.=) $1 RETURNING 1)
+    SELECT pg_catalog.count(*) OPERATOR(pg_catalog.>) 0 FROM gone;
+END;
+
+COMMENT ON FUNCTION chronos.unschedule(text) IS 'delete your task called name; false if you have none';
+
+CREATE OR REPLACE FUNCTION chronos.find_task(name text) RETURNS chronos.tasks
+LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    task chronos.tasks;
+BEGIN
+    SELECT * INTO task FROM chronos.tasks t
+     WHERE t.owner OPERATOR(pg_catalog.=) pg_catalog.quote_ident(CURRENT_USER)::pg_catalog.regrole
+       AND t.name OPERATOR(pg_catalog.=) find_task.name;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'task "%" does not exist', find_task.name USING ERRCODE = 'undefined_object',
+            DETAIL = 'You have no task of that name (names are the owner''s own: another role''s task is reached as '
+                     'that role, with SET ROLE).',
+            HINT = 'SELECT name FROM chronos.task_status WHERE owner = current_user::regrole lists yours.';
+    END IF;
+    RETURN task;
+END
+$$;
+
+COMMENT ON FUNCTION chronos.find_task(text) IS 'the row of your task called name; 42704 if you have none';
+
+CREATE OR REPLACE FUNCTION chronos.pause(name text) RETURNS boolean
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    task chronos.tasks := chronos.find_task(pause.name);
+BEGIN
+    UPDATE chronos.tasks t SET status = 'paused'
+     WHERE t.id OPERATOR(pg_catalog.=) task.id AND t.status OPERATOR(pg_catalog.<>) 'paused'::chronos.task_state;
+    RETURN task.status OPERATOR(pg_catalog.<>) 'paused'::chronos.task_state;
+END
+$$;
+
+COMMENT ON FUNCTION chronos.pause(text) IS 'stop running your task called name; false if it was already paused';
+
+CREATE OR REPLACE FUNCTION chronos.resume(name text) RETURNS timestamptz
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    task chronos.tasks := chronos.find_task(resume.name);
+BEGIN
+    UPDATE chronos.tasks t SET status = 'scheduled', next_exec_time = NULL
+     WHERE t.id OPERATOR(pg_catalog.=) task.id
+       AND t.status OPERATOR(pg_catalog.=) ANY ('{paused,done,failed}'::chronos.task_state[]);
+    RETURN (chronos.find_task(resume.name)).next_exec_time;
+END
+$$;
+
+COMMENT ON FUNCTION chronos.resume(text) IS
+'schedule your paused (or finished) task called name again; returns its next run time';
+
+CREATE OR REPLACE FUNCTION chronos.run_now(name text) RETURNS bigint
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    task chronos.tasks := chronos.find_task(run_now.name);
+BEGIN
+    UPDATE chronos.tasks t SET run_requested = true WHERE t.id OPERATOR(pg_catalog.=) task.id;
+    RETURN task.id;
+END
+$$;
+
+COMMENT ON FUNCTION chronos.run_now(text) IS
+'run your task called name once as soon as a worker is free (a manual run), without moving its schedule; returns its id';
+
+COMMENT ON FUNCTION chronos.cancel(text) IS
+'cancel the run in progress of your task called name (recorded as cancelled; a loop task keeps its schedule); false if none runs';
+
+-- Which pg_cron job a task was imported from is recorded by pg_chronos, in a column only chronos.import_pg_cron()
+-- writes (the task trigger refuses it from anyone else), so that no role can make an import skip a job as "imported
+-- before". Version 1.1 kept it in remark, which anyone could write: of those marks, only the ones on a task of the job's
+-- own user in pg_cron's cron.job are carried over.
+ALTER TABLE chronos.tasks ADD COLUMN pg_cron_job bigint;
+COMMENT ON COLUMN chronos.tasks.pg_cron_job IS
+'the pg_cron job the task was imported from; written by chronos.import_pg_cron() only';
+
+DO $$
+BEGIN
+    IF EXISTS (SELECT FROM pg_catalog.pg_depend d JOIN pg_catalog.pg_extension e ON e.oid OPERATOR(pg_catalog.=) d.refobjid
+                WHERE d.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_class'::pg_catalog.regclass
+                  AND d.objid OPERATOR(pg_catalog.=) pg_catalog.to_regclass('cron.job')::pg_catalog.oid
+                  AND d.deptype OPERATOR(pg_catalog.=) 'e' AND e.extname OPERATOR(pg_catalog.=) 'pg_cron') THEN
+        ALTER TABLE chronos.tasks DISABLE TRIGGER task_before_write;
+        UPDATE chronos.tasks t SET pg_cron_job = j.jobid
+          FROM cron.job j JOIN pg_catalog.pg_roles r ON r.rolname OPERATOR(pg_catalog.=) j.username
+         WHERE t.remark OPERATOR(pg_catalog.=) pg_catalog.format('imported from pg_cron job %s', j.jobid)
+           AND t.owner OPERATOR(pg_catalog.=) r.oid;
+        ALTER TABLE chronos.tasks ENABLE TRIGGER task_before_write;
+    END IF;
+END
+$$;
+
+-- The import itself: chronos.import_pg_cron() (C) allows the marks while it calls chronos.import_pg_cron_jobs(), which
+-- imports this database's pg_cron jobs (those of cron.job the caller can see) with the caller's rights, and returns one
+-- row per job: imported, skipped (imported before, or a job of another database: with the statement to run there) or
+-- not imported (with the reason and what to do). Only pg_cron's own cron.job is read (a table of that name outside the
+-- extension pg_cron could have been written by anyone).
+CREATE FUNCTION chronos.import_pg_cron_jobs()
+RETURNS TABLE (jobid bigint, jobname text, database text, action text, task_id bigint, task_name text, reason text)
+LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    job_table pg_catalog.regclass;
+    cron_database text;
+    zone text;
+    job record;
+    translated record;
+    job_owner pg_catalog.regrole;
+    imported record;
+    marker text;
+    task_status chronos.task_state;
+    error_state text;
+    error_message text;
+    error_detail text;
+    error_hint text;
+BEGIN
+    BEGIN
+        job_table := pg_catalog.to_regclass('cron.job');
+    EXCEPTION WHEN insufficient_privilege THEN
+        RAISE EXCEPTION 'permission denied for schema cron'
+            USING ERRCODE = 'insufficient_privilege',
+                  DETAIL = 'The import reads the jobs you can see in pg_cron''s table cron.job.',
+                  HINT = 'Ask a superuser to GRANT USAGE ON SCHEMA cron to you (pg_cron''s own users need it too), or '
+                         'to run chronos.import_pg_cron() for every role.';
+    END;
+    IF job_table IS NULL THEN
+        BEGIN
+            cron_database := chronos.pg_cron_setting('cron.database_name');
+        EXCEPTION WHEN insufficient_privilege THEN
+            cron_database := NULL;
+        END;
+        RAISE EXCEPTION 'pg_cron''s table cron.job does not exist in database "%"', pg_catalog.current_database()
+            USING ERRCODE = 'undefined_table',
+                  DETAIL = CASE WHEN cron_database IS NULL
+                                THEN 'pg_cron keeps its jobs in the database named by its setting cron.database_name.'
+                                ELSE pg_catalog.format('pg_cron keeps its jobs in database "%s" (cron.database_name).',
+                                                       cron_database) END,
+                  HINT = 'Run chronos.import_pg_cron() in the database that has CREATE EXTENSION pg_cron: it lists '
+                         'the jobs of every database, with the statement to run in each.';
+    END IF;
+    IF NOT EXISTS (SELECT FROM pg_catalog.pg_depend d
+                     JOIN pg_catalog.pg_extension e ON e.oid OPERATOR(pg_catalog.=) d.refobjid
+                    WHERE d.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_class'::pg_catalog.regclass
+                      AND d.objid OPERATOR(pg_catalog.=) job_table::pg_catalog.oid
+                      AND d.refclassid OPERATOR(pg_catalog.=) 'pg_catalog.pg_extension'::pg_catalog.regclass
+                      AND d.deptype OPERATOR(pg_catalog.=) 'e' AND e.extname OPERATOR(pg_catalog.=) 'pg_cron') THEN
+        RAISE EXCEPTION 'table cron.job is not pg_cron''s'
+            USING ERRCODE = 'object_not_in_prerequisite_state',
+                  DETAIL = pg_catalog.format('It belongs to no extension pg_cron (its owner is %s); jobs are imported '
+                                             'only from the table of the extension pg_cron.',
+                                             (SELECT c.relowner::pg_catalog.regrole FROM pg_catalog.pg_class c
+                                               WHERE c.oid OPERATOR(pg_catalog.=) job_table)),
+                  HINT = 'Run chronos.import_pg_cron() in the database where CREATE EXTENSION pg_cron was run.';
+    END IF;
+    -- pg_cron 1.5 and later evaluate schedules in cron.timezone (default GMT); earlier versions always in GMT.
+    zone := COALESCE(chronos.pg_cron_setting('cron.timezone'), 'GMT');
+
+    FOR job IN
+        SELECT j.jobid, j.schedule, j.command, j.database, j.username,
+               pg_catalog.to_jsonb(j) OPERATOR(pg_catalog.->>) 'jobname' AS jobname,
+               COALESCE((pg_catalog.to_jsonb(j) OPERATOR(pg_catalog.->>) 'active')::boolean, true) AS active
+          FROM cron.job j
+         ORDER BY j.jobid
+    LOOP
+        jobid := job.jobid;
+        jobname := job.jobname;
+        database := job.database;
+        task_id := NULL;
+        action := NULL;
+        -- Names are unique per user in pg_cron, per owner in pg_chronos.
+        task_name := COALESCE(job.jobname, 'pg_cron-' OPERATOR(pg_catalog.||) job.jobid::text);
+        marker := pg_catalog.format('imported from pg_cron job %s', job.jobid);
+        translated := chronos.pg_cron_schedule(job.schedule);
+        SELECT r.oid::pg_catalog.regrole INTO job_owner
+          FROM pg_catalog.pg_roles r WHERE r.rolname OPERATOR(pg_catalog.=) job.username;
+        task_status := CASE WHEN job.active THEN 'scheduled' ELSE 'paused' END;
+
+        IF translated.schedule IS NULL THEN
+            action := 'not imported';
+            reason := pg_catalog.format('Its schedule "%s" cannot be imported: %s', job.schedule, translated.note);
+        ELSIF job_owner IS NULL THEN
+            action := 'not imported';
+            reason := pg_catalog.format('Its user "%s" does not exist. Create that role, or give the job an existing '
+                                        'user (cron.alter_job(%s, username => …)), and import again.',
+                                        job.username, job.jobid);
+        ELSIF job.database OPERATOR(pg_catalog.<>) pg_catalog.current_database()::text THEN
+            action := 'skipped';
+            reason := pg_catalog.format(
+                'It runs in database "%s". After CREATE EXTENSION pg_chronos there, run in that database: '
+                'INSERT INTO chronos.tasks (name, type, schedule, timezone, command, owner, status, remark) '
+                'VALUES (%L, ''loop'', %L, %L, %L, %L, %L, %L) ON CONFLICT (owner, name) WHERE name IS NOT NULL '
+                'DO NOTHING;',
+                job.database, task_name, translated.schedule, zone, job.command,
+                pg_catalog.quote_ident(job.username), task_status, marker);
+        ELSE
+            -- Only a mark chronos.import_pg_cron() wrote, on a task of the job's own user, says so.
+            SELECT t.id, t.name INTO imported
+              FROM chronos.tasks t
+             WHERE t.pg_cron_job OPERATOR(pg_catalog.=) job.jobid AND t.owner OPERATOR(pg_catalog.=) job_owner
+             ORDER BY t.id LIMIT 1;
+            IF FOUND THEN
+                action := 'skipped';
+                task_id := imported.id;
+                task_name := imported.name;
+                reason := 'It was imported before; the task is left as it is.';
+            ELSE
+                BEGIN
+                    INSERT INTO chronos.tasks (name, type, schedule, timezone, command, owner, status, remark,
+                                               pg_cron_job)
+                    VALUES (task_name, 'loop', translated.schedule, zone, job.command, job_owner, task_status, marker,
+                            job.jobid)
+                    RETURNING id INTO task_id;
+                    action := 'imported';
+                    reason := translated.note;
+                EXCEPTION WHEN OTHERS THEN
+                    GET STACKED DIAGNOSTICS error_state = RETURNED_SQLSTATE, error_message = MESSAGE_TEXT,
+                                            error_detail = PG_EXCEPTION_DETAIL, error_hint = PG_EXCEPTION_HINT;
+                    action := 'not imported';
+                    reason := CASE WHEN error_state OPERATOR(pg_catalog.=) '23505'
+                                   THEN pg_catalog.format('Role %s has a task named "%s" already. Rename it '
+                                                          '(UPDATE chronos.tasks SET name = …), and import again.',
+                                                          job_owner, task_name)
+                                   ELSE pg_catalog.concat_ws(' ', 'pg_chronos refuses the task: '
+                                                                  OPERATOR(pg_catalog.||) error_state
+                                                                  OPERATOR(pg_catalog.||) ': '
+                                                                  OPERATOR(pg_catalog.||) error_message
+                                                                  OPERATOR(pg_catalog.||) '.',
+                                                             NULLIF(error_detail, ''), NULLIF(error_hint, '')) END;
+                END;
+            END IF;
+        END IF;
+        RETURN NEXT;
+    END LOOP;
+END
+$$;
+
+
+COMMENT ON FUNCTION chronos.import_pg_cron_jobs() IS
+'used by chronos.import_pg_cron(): imports the jobs, with the caller''s rights';
+
+CREATE OR REPLACE FUNCTION chronos.import_pg_cron()
+RETURNS TABLE (jobid bigint, jobname text, database text, action text, task_id bigint, task_name text, reason text)
+LANGUAGE C VOLATILE AS 'MODULE_PATHNAME', 'chronos_import_pg_cron';
+
+COMMENT ON FUNCTION chronos.import_pg_cron() IS
+'import this database''s pg_cron jobs as tasks; one row per job: imported, skipped or not imported, and why';
+
+-- A restore brings the mark back with the task.
+CREATE OR REPLACE VIEW chronos.tasks_restore WITH (security_invoker = true) AS
+SELECT id, name, type, schedule, timezone, command, owner::pg_catalog.text AS owner, status, start_time,
+       next_exec_time, last_exec_time, last_status, last_error, last_duration, run_count, failure_count,
+       transactional, timeout, max_retries, retry_delay, max_failures, catch_up, end_time, max_runs, payload,
+       notify_on, notify_match, notify_channel, on_failure, attempt, run_requested, remark, created_at, crash_count,
+       notify_details, pg_cron_job
+  FROM chronos.tasks WHERE false;

@@ -2,6 +2,7 @@
 // the worker; the worker exits when the extension is dropped, so they never outlive the tables they name.
 #include "catalog.hpp"
 
+#include "claim.hpp"
 #include "columns.hpp"
 #include "next_exec_time.hpp"
 #include "run_log.hpp"
@@ -344,7 +345,7 @@ void log_recovered_run(int64 task_id, HeapTuple row, TupleDesc desc) {
 // A run is recovered only if no live executor runs its task and it is still 'running' when updated: the UPDATEs re-check
 // the latest row version (READ COMMITTED), so a run an executor finished after this statement's snapshot keeps its
 // outcome. The task is set back only if it is still 'running' and its run (if it has one) was the one recovered.
-int recover_interrupted_runs(void) {
+int recover_interrupted_runs(bool *left) {
     int rc = SPI_execute(
         "SELECT t.id, r.run_id, r.pid, t.type" OP("=") "'loop'::chronos.task_type, t.schedule, t.timezone, t.start_time"
         "  FROM chronos.tasks t LEFT JOIN chronos.runs r"
@@ -382,6 +383,11 @@ int recover_interrupted_runs(void) {
         if (no_run && !task_was_running)
             continue;
 
+        LockHolder holder;
+        if (lock_for_recording(task_id, &holder) == RecordingLock::busy) {
+            *left = true;  // a session locks the task's row: looked at again later
+            continue;
+        }
         TimestampTz next = now;
         if (!no_type && DatumGetBool(type_is_loop)) {
             bool start_null;

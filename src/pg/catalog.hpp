@@ -87,7 +87,8 @@ char *record_run_end(const ClaimedTask *task, int64 run_id, const RunRecord *rec
 int64 prune_history(TimestampTz cutoff);
 
 // Marks runs left 'running' by processes that are no longer running them as 'interrupted' and reschedules their tasks.
-int recover_interrupted_runs(void);
+// A run whose task row a session locks is left (*left set) for a later call.
+int recover_interrupted_runs(bool *left);
 
 // Whether the extension is installed in this database.
 bool extension_is_installed(void);

@@ -25,6 +25,7 @@ extern "C" {
 #include "storage/lmgr.h"
 #include "storage/lock.h"
 #include "storage/proc.h"
+#include "storage/procarray.h"
 #include "storage/sinvaladt.h"
 #include "utils/builtins.h"
 #include "utils/fmgroids.h"
@@ -548,15 +549,54 @@ int claim_lock_backoff_ms(void) {
     return lock_backoff_ms;
 }
 
-void lock_for_recording(void) {
+RecordingLock lock_for_recording(int64 task_id, LockHolder *holder) {
+    holder->what = NULL;
+    holder->pid = 0;
     const char *const names[2] = {"tasks", "runs"};
-    for (const char *name : names) {
-        Oid relid = chronos_relation(name);
-        if (!OidIsValid(relid) || ConditionalLockRelationOid(relid, RowExclusiveLock))
-            continue;
-        // A session locked the table while the command ran: wait for it without the run permit (said once per run).
-        give_run_permit(chronos_max_workers);
-        log_lock_wait(relid, RowExclusiveLock, "recording a run");
-        LockRelationOid(relid, RowExclusiveLock);
+    Oid relids[2];
+    for (int i = 0; i < 2; i++) {
+        relids[i] = chronos_relation(names[i]);
+        if (!OidIsValid(relids[i]))
+            return RecordingLock::task_gone;
+        bool locked = ConditionalLockRelationOid(relids[i], RowExclusiveLock);
+        if (!locked && held_by_vacuum_only(relids[i], RowExclusiveLock)) {
+            LockRelationOid(relids[i], RowExclusiveLock);  // a VACUUM's truncation lets go within milliseconds
+            locked = true;
+        }
+        if (!locked) {
+            holder->what = i == 0 ? "chronos.tasks" : "chronos.runs";
+            holder->pid = lock_holder_pid(relids[i], RowExclusiveLock);
+            return RecordingLock::busy;
+        }
     }
+    Oid pkey = chronos_relation("tasks_pkey");
+    if (!OidIsValid(pkey))
+        elog(ERROR, "pg_chronos: index chronos.tasks_pkey is missing");
+    Relation rel = table_open(relids[0], NoLock);
+    Relation index = index_open(pkey, AccessShareLock);
+    TupleTableSlot *slot = table_slot_create(rel, NULL);
+    ScanKeyData key;
+    ScanKeyInit(&key, 1, BTEqualStrategyNumber, F_INT8EQ, Int64GetDatum(task_id));
+    IndexScanDesc scan = index_beginscan(rel, index, GetActiveSnapshot(), 1, 0);
+    index_rescan(scan, &key, 1, NULL, 0);
+    RecordingLock result = RecordingLock::task_gone;
+    if (index_getnext_slot(scan, ForwardScanDirection, slot)) {
+        TM_FailureData failure;
+        ItemPointerData tid = slot->tts_tid;
+        TM_Result locked = table_tuple_lock(rel, &tid, GetActiveSnapshot(), slot, GetCurrentCommandId(true),
+                                            LockTupleExclusive, LockWaitSkip, TUPLE_LOCK_FLAG_FIND_LAST_VERSION,
+                                            &failure);
+        if (locked == TM_Ok) {
+            result = RecordingLock::locked;
+        } else if (locked == TM_WouldBlock) {
+            result = RecordingLock::busy;
+            holder->what = "the task's row of chronos.tasks";
+            holder->pid = TransactionIdIsNormal(failure.xmax) ? BackendXidGetPid(failure.xmax) : 0;
+        }
+    }
+    index_endscan(scan);
+    ExecDropSingleTupleTableSlot(slot);
+    index_close(index, NoLock);
+    table_close(rel, NoLock);
+    return result;
 }

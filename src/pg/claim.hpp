@@ -1,5 +1,5 @@
 // What a claim (claim.cpp) tells the executor beyond the task it claimed: whether a session's lock on the catalog made
-// it step back, and the lock the bookkeeping of an autonomous run takes without holding a run permit while it waits.
+// it step back; and the locks a recording outside the claim's transaction takes, without waiting for any of them.
 #pragma once
 #include "postgres.hpp"
 
@@ -9,7 +9,15 @@
 // the claims wait for, at most once a minute per database.
 int claim_lock_backoff_ms(void);
 
-// Before an autonomous run's outcome is recorded (in a fresh transaction): takes the locks the recording needs on
-// chronos.tasks and chronos.runs. When a session holds a conflicting lock, gives back the run permit first, says so
-// in the log, then waits for the lock.
-void lock_for_recording(void);
+// What a recording outside a claim's transaction (an autonomous run's outcome, a run recovered after its worker ended)
+// found when it tried to lock what it writes, without waiting.
+enum class RecordingLock { locked, task_gone, busy };
+struct LockHolder {
+    const char *what;  // "chronos.tasks", "chronos.runs" or "the task's row of chronos.tasks"
+    int pid;           // the process that holds it, 0 when not known
+};
+
+// Locks chronos.tasks and chronos.runs in ROW EXCLUSIVE mode and the row of task `task_id`, each only if that needs no
+// wait, inside the current transaction (locks taken are kept to its end). busy: a session holds one of them (*holder
+// says which); the caller records later, holding no run permit meanwhile. task_gone: there is no such row.
+RecordingLock lock_for_recording(int64 task_id, LockHolder *holder);

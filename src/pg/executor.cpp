@@ -3,6 +3,7 @@
 // next_exec_time and keeps chronos.runs within chronos.history_retention; the others sleep until woken and retire when
 // idle for a while, or at once (after their run) when the launcher caps their database to give a slot to another.
 #include "catalog.hpp"
+#include "deferred_runs.hpp"
 #include "run_journal.hpp"
 #include "run_step.hpp"
 #include "session_settings.hpp"
@@ -168,20 +169,27 @@ bool wait_for_work(TimestampTz wake_at, int together) {
     return true;
 }
 
+// When to look again for runs to recover that a session's lock kept from being recorded; 0: none left.
+TimestampTz recovery_retry_at = 0;
+constexpr long kRecoveryRetryMs = 1000;
+
 // Another executor of this database ended during a run: record it (and quarantine its task if it keeps doing that).
 // Restored rows may also have brought runs left 'running' by the dumped database: they are recorded as interrupted.
+// A run whose task row a session locks is left for a later look.
 void record_ended_runs(void) {
     SetCurrentStatementStartTimestamp();
     StartTransactionCommand();
     SPI_connect();
     PushActiveSnapshot(GetTransactionSnapshot());
+    bool left = false;
     if (extension_is_installed()) {
-        (void)recover_ended_runs();
-        (void)recover_interrupted_runs();
+        (void)recover_ended_runs(&left);
+        (void)recover_interrupted_runs(&left);
     }
     SPI_finish();
     PopActiveSnapshot();
     CommitTransactionCommand();
+    recovery_retry_at = left ? TimestampTzPlusMilliseconds(GetCurrentTimestamp(), kRecoveryRetryMs) : 0;
 }
 
 void executor_loop(void) {
@@ -200,8 +208,11 @@ void executor_loop(void) {
         last_step = Step::idle;
         next_due = DT_NOEND;
         due_together = 0;
-        if (ended_runs_pending())
+        if (ended_runs_pending() || (recovery_retry_at != 0 && recovery_retry_at <= GetCurrentTimestamp()))
             record_ended_runs();
+        // Runs whose recording waited for a session's lock: recorded once it is free (no permit needed).
+        if (next_deferred_retry() <= GetCurrentTimestamp())
+            (void)record_deferred_runs();
         if (chronos_enabled && take_run_permit(chronos_max_workers)) {
             PG_TRY();
             {
@@ -231,6 +242,9 @@ void executor_loop(void) {
         // not at once (new work still wakes this executor at once).
         if (last_step == Step::idle && next_due <= now)
             next_due = TimestampTzPlusMilliseconds(now, kHeldRowRetryMs);
+        next_due = Min(next_due, next_deferred_retry());
+        if (recovery_retry_at != 0)
+            next_due = Min(next_due, recovery_retry_at);
         if (!wait_for_work(next_due, due_together))
             proc_exit(0);
     }
@@ -251,7 +265,10 @@ bool prepare_database(void) {
                       errdetail("Its tasks do not run until the extension is updated."),
                       errhint("Run ALTER EXTENSION pg_chronos UPDATE in that database.")));
     installed = installed && current;
-    int recovered = installed ? recover_ended_runs() + recover_interrupted_runs() : 0;
+    bool left = false;
+    int recovered = installed ? recover_ended_runs(&left) + recover_interrupted_runs(&left) : 0;
+    if (left)
+        recovery_retry_at = TimestampTzPlusMilliseconds(GetCurrentTimestamp(), kRecoveryRetryMs);
     if (installed)
         prepare_statements();
     SPI_finish();

@@ -3,6 +3,8 @@
 // executor is gone. No fsync: the file has to outlive a process or a restart of the server, not of the machine.
 #include "run_journal.hpp"
 
+#include "claim.hpp"
+#include "deferred_runs.hpp"
 #include "run_log.hpp"
 #include "settings.hpp"
 #include "shared_state.hpp"
@@ -106,7 +108,7 @@ void capture_fatal(ErrorData *edata) {
 void close_at_exit(int, Datum) {
     if (journal_fd < 0)
         return;
-    if (record.task_id != 0) {
+    if (record.task_id != 0 || next_deferred_retry() != DT_NOEND) {
         note_ended_run(MyDatabaseId);  // left for the next executor: it records the run
     } else {
         unlink(journal_path);
@@ -267,7 +269,7 @@ void journal_run_abandoned(const char *cause) {
         set_cause(cause);
 }
 
-int recover_ended_runs(void) {
+int recover_ended_runs(bool *left) {
     char dir[MAXPGPATH], prefix[64];
     snprintf(dir, sizeof dir, "%s/%s", DataDir, kJournalDir);
     snprintf(prefix, sizeof prefix, "run.%u.", MyDatabaseId);
@@ -288,6 +290,13 @@ int recover_ended_runs(void) {
         if (!take_dead_journal(path, &fd, &dead))
             continue;
         if (dead.task_id != 0) {
+            LockHolder holder;
+            if (lock_for_recording(dead.task_id, &holder) == RecordingLock::busy) {
+                // A session locks the task's row: the journal stays, and is looked at again later.
+                *left = true;
+                close(fd);
+                continue;
+            }
             record_ended_run(&dead, atoi(entry->d_name + strlen(prefix)));
             recovered++;
         }

@@ -19,7 +19,7 @@ void journal_run_end(void);
 void journal_run_abandoned(const char *cause);
 
 // Records the runs of this database whose executors died (their journals are no longer locked); returns how many.
-// Inside a transaction with SPI connected.
-int recover_ended_runs(void);
+// Inside a transaction with SPI connected. A run whose task row a session locks is left (*left set) for a later call.
+int recover_ended_runs(bool *left);
 // Whether an executor of this database ended during a run since the last recovery (a hint; cheap to ask).
 bool ended_runs_pending(void);

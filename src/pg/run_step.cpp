@@ -5,6 +5,7 @@
 #include "catalog.hpp"
 #include "claim.hpp"
 #include "command_kind.hpp"
+#include "deferred_runs.hpp"
 #include "pg_time_zone.hpp"
 #include "run_identity.hpp"
 #include "run_journal.hpp"
@@ -227,6 +228,47 @@ void log_recorded_run(const ClaimedTask *task, const RunRecord *record, int64 ru
     log_run_outcome(&run);
 }
 
+// Writes an autonomous run's outcome (its task row locked by lock_for_recording), its log line and, when it finally
+// failed, runs on_failure; in the current transaction, which the caller commits.
+void record_autonomous_outcome(const ClaimedTask *task, int64 run_id, const RunRecord *record, bool finally_failed,
+                               bool owner_is_superuser, TimestampTz *next_due) {
+    char *run_json = record_run_end(task, run_id, record, run_context, next_due);
+    if (run_is_logged(strcmp(record->run_status, "succeeded") == 0, record->started_at, record->finished_at))
+        log_recorded_run(task, record,
+                         strcmp(record->run_status, "succeeded") == 0 && chronos_log_runs == LOG_RUNS_FAILURES ? 0
+                                                                                                           : run_id);
+    if (finally_failed)
+        run_on_failure(task, task->owner, owner_is_superuser, run_json);
+}
+
+// A session holds a lock the recording of the run needs: the run is kept to be recorded later (or, when this executor
+// keeps as many as it may, left for recovery), and the log says what it waits for, at most once a minute per database.
+// Inside a transaction (the database's name is looked up).
+void defer_recording(const ClaimedTask *task, int64 run_id, const RunRecord *record, bool finally_failed,
+                     bool owner_is_superuser, const LockHolder *holder) {
+    bool kept = defer_run(task, run_id, record, finally_failed, owner_is_superuser) != NULL;
+    if (!kept)
+        note_ended_run(MyDatabaseId);  // recovery records it (as interrupted) once the lock is free
+    int64 held;
+    if (!warning_due(MyDatabaseId, WarningKind::recording_waits, &held))
+        return;
+    char holder_text[64] = "";
+    if (holder->pid != 0)
+        snprintf(holder_text, sizeof holder_text, "Process %d holds it. ", holder->pid);
+    ereport(LOG, (errmsg("pg_chronos: recording run " INT64_FORMAT " of task " INT64_FORMAT " in database \"%s\" waits "
+                         "for a lock on %s",
+                         run_id, task->id, get_database_name(MyDatabaseId), holder->what),
+                  errdetail("%s%s Meanwhile the worker holds no run permit and runs other tasks; it records the run "
+                            "once the lock is free.%s",
+                            holder_text,
+                            kept ? "The run's outcome is kept." : "The worker keeps no more outcomes: the run will be "
+                                                                  "recorded as interrupted.",
+                            held > 0 ? psprintf(" " INT64_FORMAT " more recordings waited in this database in the "
+                                                "last minute.", held)
+                                     : ""),
+                  errhint("Commit or roll back the transaction that locks %s.", holder->what)));
+}
+
 // The run is over (recorded, or nowhere to record it): nothing of it is left in the journal or the shared state.
 void end_step(void) {
     journal_run_end();
@@ -347,12 +389,21 @@ Step run_one_step(TimestampTz *next_due, int *due_together) {
             end_step();
             return Step::extension_gone;
         }
-        lock_for_recording();  // without the run permit if a session locked the catalog meanwhile
+        LockHolder holder;
+        RecordingLock lock = lock_for_recording(task->id, &holder);
         decide_record(task, &outcome, outcome_kind(&outcome), &record, &finally_failed);
-        run_json = record_run_end(task, run_id, &record, run_context, next_due);
-        if (run_is_logged(outcome.succeeded, record.started_at, record.finished_at))
-            log_recorded_run(task, &record,
-                             outcome.succeeded && chronos_log_runs == LOG_RUNS_FAILURES ? 0 : run_id);
+        if (lock == RecordingLock::busy) {
+            defer_recording(task, run_id, &record, finally_failed, owner_is_superuser, &holder);
+            commit_transaction();
+            *next_due = DT_NOBEGIN;  // look for other work at once
+            end_step();
+            return Step::ran;
+        }
+        record_autonomous_outcome(task, run_id, &record, finally_failed, owner_is_superuser, next_due);
+        commit_transaction();
+        pgstat_report_stat(false);
+        end_step();
+        return Step::ran;
     }
     if (finally_failed)
         run_on_failure(task, owner, owner_is_superuser, run_json);
@@ -361,6 +412,34 @@ Step run_one_step(TimestampTz *next_due, int *due_together) {
     reset_session_state_after_commit();
     end_step();
     return Step::ran;
+}
+
+TimestampTz record_deferred_runs(void) {
+    TimestampTz now = GetCurrentTimestamp();
+    for (int i = 0; i < kMaxDeferredRuns; i++) {
+        DeferredRun *run = deferred_run_at(i);
+        if (run == NULL || run->retry_at > now)
+            continue;
+        MemoryContextReset(run_context);
+        MemoryContextSwitchTo(run_context);
+        begin_transaction();
+        LockHolder holder;
+        RecordingLock lock = extension_is_installed() ? lock_for_recording(run->task.id, &holder)
+                                                      : RecordingLock::task_gone;
+        if (lock == RecordingLock::busy) {
+            commit_transaction();
+            retry_deferred_run_later(run, now);
+            continue;
+        }
+        if (extension_is_installed()) {
+            TimestampTz next_due;
+            record_autonomous_outcome(&run->task, run->run_id, &run->record, run->finally_failed,
+                                      run->owner_is_superuser, &next_due);
+        }
+        commit_transaction();
+        forget_deferred_run(run);
+    }
+    return next_deferred_retry();
 }
 
 bool step_ran_command(void) {
@@ -373,7 +452,10 @@ void record_escaped_error(const char *message) {
     has_current_task = false;
     RunOutcome outcome = {false, psprintf("XX000: %s", message), NULL};
     begin_transaction();
-    if (!extension_is_installed()) {
+    LockHolder holder;
+    // The claim's lock on the row went with the aborted transaction; a session holding it now delays only this record
+    // (the task, still due, is claimed again once the row is free).
+    if (!extension_is_installed() || lock_for_recording(current_task.id, &holder) != RecordingLock::locked) {
         commit_transaction();
         return;
     }

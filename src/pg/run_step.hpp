@@ -25,6 +25,10 @@ Step run_one_step(TimestampTz *next_due, int *due_together);
 constexpr int64 kWarmUpLeadUs = 20 * 1000;
 constexpr int kWarmUpTogether = 8;
 
+// Records the runs whose recording waited for a lock (deferred_runs.hpp) that can be recorded now; returns when the
+// next of those left is due to be tried (DT_NOEND: none left). Outside any transaction; no run permit needed.
+TimestampTz record_deferred_runs(void);
+
 // Whether the step that an error escaped had started a task's code (or on_failure): then the session may hold what
 // that code left, and the executor must not run anything else in it.
 bool step_ran_command(void);

@@ -734,10 +734,23 @@ bool executor_runs_task(pid_t pid, int64 task_id) {
     if (state == NULL)
         return false;
     Locked lock;
-    for (int i = 0; i < state->slot_count; i++)
-        if (slots[i].pid == pid && slots[i].task_id == task_id)
+    for (int i = 0; i < state->slot_count; i++) {
+        if (slots[i].pid != pid)
+            continue;
+        if (slots[i].task_id == task_id)
             return true;
+        for (int k = 0; k < slots[i].deferred_count; k++)
+            if (slots[i].deferred[k] == task_id)
+                return true;
+    }
     return false;
+}
+
+void publish_deferred_runs(const int64 *task_ids, int count) {
+    Locked lock;
+    me->deferred_count = Min(count, kMaxDeferredRuns);
+    for (int i = 0; i < me->deferred_count; i++)
+        me->deferred[i] = task_ids[i];
 }
 
 void note_ended_run(Oid database) {

@@ -9,7 +9,8 @@ extern "C" {
 }
 
 constexpr int kMaxDatabases = 256;
-constexpr int kRateLimitedWarnings = 1;  // kinds of rate-limited warnings (run_log.hpp)
+constexpr int kMaxDeferredRuns = 16;      // runs an executor keeps whose recording waits for a lock (deferred_runs.hpp)
+constexpr int kRateLimitedWarnings = 2;  // kinds of rate-limited warnings (run_log.hpp)
 
 // An executor's public state; task_id is 0 while it runs nothing.
 struct ExecutorSlot {
@@ -30,6 +31,8 @@ struct ExecutorSlot {
     TimestampTz since;         // when it last started, or began to wait for a permit, or ended a run (chronos.executors)
     uint64 permit_ticket;      // while it waits for a permit: its place in the queue (lower waited longer)
     bool retiring;             // gives its worker slot back to another database (over the database's executor cap)
+    int deferred_count;        // runs over, whose recording waits for a lock (deferred_runs.hpp)
+    int64 deferred[kMaxDeferredRuns];  // their tasks
 };
 
 // What the launcher knows of a database.
@@ -169,8 +172,10 @@ bool end_lock_wait(Oid database);
 
 // Runs in progress in `database` (for chronos.running_tasks()).
 int copy_running_slots(Oid database, ExecutorSlot *out, int max);
-// Whether a live executor runs `task_id` in process `pid`.
+// Whether a live executor runs `task_id` in process `pid`, or has run it and waits to record the run.
 bool executor_runs_task(pid_t pid, int64 task_id);
+// The tasks whose runs this executor has ended and waits to record (deferred_runs.cpp).
+void publish_deferred_runs(const int64 *task_ids, int count);
 
 // An executor of `database` ended during a run (its journal holds the run): the other executors are woken to record it.
 void note_ended_run(Oid database);

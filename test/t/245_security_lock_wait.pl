@@ -96,7 +96,7 @@ ok(wait_for($node, 'd1', q{SELECT EXISTS (SELECT FROM chronos.runs WHERE task_na
 my $offset = log_offset();
 my ($session, $pid) = hold_lock('carol', 'SHARE');
 ok(wait_for_log_line($node,
-		qr/pg_chronos: recording a run in database "d1" waits for a lock on chronos\.tasks.*\n.*DETAIL:  Process $pid holds/,
+		qr/pg_chronos: recording run \d+ of task \d+ in database "d1" waits for a lock on chronos\.tasks.*\n.*DETAIL:  Process $pid holds/,
 		$offset),
 	'when its command ends while a role holds SHARE on chronos.tasks, the log says the recording waits for it');
 my $before = beats();

@@ -24,6 +24,7 @@ int chronos_default_timeout_ms = 0;
 int chronos_max_catch_up = 100;
 int chronos_history_retention_s = 14 * 24 * 3600;
 int chronos_max_result_size = 1024;
+int chronos_max_payload_size = 1024 * 1024;
 int chronos_log_runs = LOG_RUNS_ALL;
 int chronos_max_crashes = 3;
 int chronos_max_runs_per_owner = 0;
@@ -96,6 +97,10 @@ void define_settings(void) {
                             "The command tag, rows affected and the first rows of the last statement's output.",
                             &chronos_max_result_size, 1024, 0, 1024 * 1024, PGC_SIGHUP, GUC_UNIT_BYTE, NULL, NULL,
                             NULL);
+    DefineCustomIntVariable("chronos.max_payload_size", "Most bytes of a task's payload (jsonb).",
+                            "A larger payload is refused when the task is written; it is bound to $1 of every run.",
+                            &chronos_max_payload_size, 1024 * 1024, 1024, 1024 * 1024 * 1024 - 1, PGC_SIGHUP, GUC_UNIT_BYTE,
+                            NULL, NULL, NULL);
     static const struct config_enum_entry log_runs_options[] = {
         {"all", LOG_RUNS_ALL, false}, {"failures", LOG_RUNS_FAILURES, false}, {NULL, 0, false}};
     DefineCustomEnumVariable("chronos.log_runs", "Which runs are kept in chronos.runs: all, or failures.",

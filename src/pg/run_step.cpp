@@ -38,6 +38,9 @@ TimestampTz current_started_at;
 
 volatile sig_atomic_t run_timed_out = false;
 TimeoutId run_timeout_id;
+// While a task's command runs: the number of its run, for SIGINT to tell a cancel of this run from a late one.
+volatile sig_atomic_t in_command = false;
+volatile uint64 command_run_number = 0;
 
 // Executors for tasks due together are started ahead of time when they are due within this long (less than the time
 // an idle executor waits before it retires).
@@ -71,7 +74,23 @@ int64 timeout_ms_of(const ClaimedTask *task) {
     return task->timeout_ms >= 0 ? task->timeout_ms : chronos_default_timeout_ms;
 }
 
+// SIGINT (chronos.cancel(), or pg_cancel_backend by an administrator) cancels the command in progress as a statement
+// cancel would; outside a command it is ignored, and so is a chronos.cancel() of an earlier run whose signal arrives
+// during a later one (its sender is known).
+void on_cancel_signal(int, siginfo_t *info, void *) {
+    int saved_errno = errno;
+    uint64 run = command_run_number;
+    if (in_command && (cancel_is_for_run(run) || !cancel_came_late(run, info != NULL ? info->si_pid : 0))) {
+        QueryCancelPending = true;
+        InterruptPending = true;
+    }
+    SetLatch(MyLatch);
+    errno = saved_errno;
+}
+
 void arm_run_timeout(const ClaimedTask *task) {
+    command_run_number = current_run_number();
+    in_command = true;
     run_timed_out = false;
     int64 timeout_ms = timeout_ms_of(task);
     if (timeout_ms > 0)
@@ -80,6 +99,7 @@ void arm_run_timeout(const ClaimedTask *task) {
 
 // After the command: a cancel or timeout arriving now is too late to matter and must not hit the bookkeeping.
 void disarm_run_timeout(void) {
+    in_command = false;
     disable_timeout(run_timeout_id, false);
     QueryCancelPending = false;
 }
@@ -289,6 +309,12 @@ void init_run_step(void) {
     run_context = AllocSetContextCreate(TopMemoryContext, "pg_chronos run", ALLOCSET_DEFAULT_SIZES);
     run_timeout_id = RegisterTimeout(USER_TIMEOUT, on_run_timeout);
     register_run_identity_checks();
+    struct sigaction action;
+    memset(&action, 0, sizeof action);
+    sigemptyset(&action.sa_mask);
+    action.sa_flags = SA_RESTART | SA_SIGINFO;
+    action.sa_sigaction = on_cancel_signal;
+    sigaction(SIGINT, &action, NULL);
 }
 
 Step run_one_step(TimestampTz *next_due, int *due_together) {

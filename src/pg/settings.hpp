@@ -12,6 +12,7 @@ extern int chronos_default_timeout_ms;   // chronos.default_timeout: for tasks w
 extern int chronos_max_catch_up;         // chronos.max_catch_up: most missed slots a catch_up = 'all' task runs
 extern int chronos_history_retention_s;  // chronos.history_retention: runs older than this are deleted; 0: kept
 extern int chronos_max_result_size;      // chronos.max_result_size: bytes of result text kept per run
+extern int chronos_max_payload_size;     // chronos.max_payload_size: bytes of a task's payload, checked when written
 
 enum LogRuns { LOG_RUNS_ALL, LOG_RUNS_FAILURES };
 extern int chronos_log_runs;             // chronos.log_runs: all, or failures only

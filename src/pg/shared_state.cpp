@@ -374,7 +374,7 @@ void wake_idle_executors(void) {
 void publish_run(int64 task_id, TimestampTz scheduled_for, TimestampTz started_at, bool transactional) {
     Locked lock;
     me->task_id = task_id;
-    me->cancel_requested = false;
+    me->run_number++;
     me->scheduled_for = scheduled_for;
     me->started_at = started_at;
     me->since = started_at;
@@ -392,7 +392,6 @@ void clear_run(void) {
     if (me->task_id != 0)
         me->since = now;
     me->task_id = 0;
-    me->cancel_requested = false;
     me->run_owner = InvalidOid;
 }
 
@@ -402,7 +401,8 @@ pid_t request_cancel(Oid database, int64 task_id) {
     Locked lock;
     for (int i = 0; i < state->slot_count; i++) {
         if (slots[i].pid != 0 && slots[i].database == database && slots[i].task_id == task_id) {
-            slots[i].cancel_requested = true;
+            slots[i].cancel_run = slots[i].run_number;
+            slots[i].cancel_sender = MyProcPid;
             return slots[i].pid;
         }
     }
@@ -411,7 +411,19 @@ pid_t request_cancel(Oid database, int64 task_id) {
 
 bool run_cancel_requested(void) {
     Locked lock;
-    return me->cancel_requested;
+    return me->task_id != 0 && me->cancel_run == me->run_number;
+}
+
+bool cancel_is_for_run(uint64 run_number) {
+    return me != NULL && me->cancel_run == run_number;
+}
+
+bool cancel_came_late(uint64 run_number, pid_t sender) {
+    return me != NULL && sender != 0 && sender == me->cancel_sender && me->cancel_run != run_number;
+}
+
+uint64 current_run_number(void) {
+    return me != NULL ? me->run_number : 0;
 }
 
 bool take_run_permit(int max_workers) {

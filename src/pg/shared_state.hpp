@@ -23,7 +23,9 @@ struct ExecutorSlot {
     TimestampTz scheduled_for;
     TimestampTz started_at;
     bool transactional;
-    bool cancel_requested;     // chronos.cancel() asked to stop the run in progress
+    uint64 run_number;         // counts its runs: which run a cancel is for
+    uint64 cancel_run;         // the run chronos.cancel() asked to stop (0: none)
+    pid_t cancel_sender;       // the process that asked
     bool holds_permit;         // counted in the cluster-wide runs in progress
     bool waits_for_permit;     // found due work while chronos.max_workers runs were in progress
     bool asleep;               // waiting on its latch for work
@@ -134,11 +136,17 @@ bool terminate_database_executors(Oid database, int timeout_ms);
 int copy_database_entries(DatabaseEntry *out, int max);
 int take_extra_wanted(Oid database);
 
-// chronos.cancel(): marks the run of `task_id` in `database` as cancelled by a user; returns its pid, or 0 if no worker
-// runs it.
+// chronos.cancel(): marks the run of `task_id` in `database` (the run in progress now, by its number) as cancelled by
+// this process; returns the pid of the executor to signal, or 0 if no executor runs it.
 pid_t request_cancel(Oid database, int64 task_id);
 // Whether a user cancelled the run this executor is doing.
 bool run_cancel_requested(void);
+// For the executor's SIGINT handler (no lock: one aligned word each): whether a cancel was asked for its run
+// `run_number`, or the signal's sender (`sender`) had asked to cancel an earlier run and the signal came late.
+bool cancel_is_for_run(uint64 run_number);
+bool cancel_came_late(uint64 run_number, pid_t sender);
+// The number of the run this executor publishes next (publish_run) or does now.
+uint64 current_run_number(void);
 
 // Ids of the tasks executors of `database` are running (claimed tasks stay 'scheduled' in the catalog until their run
 // commits, so whoever computes the next due time must leave them out). Returns how many, at most `max`.

@@ -12,6 +12,7 @@ extern "C" {
 #include "executor/spi.h"
 #include "funcapi.h"
 #include "miscadmin.h"
+#include "storage/procarray.h"
 #include "utils/builtins.h"
 #include "utils/timestamp.h"
 }
@@ -58,7 +59,8 @@ extern "C" Datum chronos_cancel(PG_FUNCTION_ARGS) {
     int64 task_id = DatumGetInt64(column(1, &isnull));
     SPI_finish();
     pid_t pid = request_cancel(MyDatabaseId, task_id);
-    if (pid != 0)
+    // The executor may have ended meanwhile; signal only a live backend (as pg_cancel_backend checks).
+    if (pid != 0 && BackendPidGetProc(pid) != NULL)
         kill(pid, SIGINT);
     PG_RETURN_BOOL(pid != 0);
 }

@@ -9,9 +9,11 @@
 #include "pg_cron_import.hpp"
 #include "pg_time_zone.hpp"
 #include "restore_copy.hpp"
+#include "settings.hpp"
 #include "shared_state.hpp"
 
 extern "C" {
+#include "access/detoast.h"
 #include "access/htup_details.h"
 #include "access/xact.h"
 #include "catalog/pg_authid.h"
@@ -22,6 +24,7 @@ extern "C" {
 #include "pgtime.h"
 #include "utils/acl.h"
 #include "utils/builtins.h"
+#include "utils/datum.h"
 #include "utils/lsyscache.h"
 #include "utils/syscache.h"
 #include "utils/timestamp.h"
@@ -311,6 +314,29 @@ void check_import_mark(HeapTuple tuple, HeapTuple old_tuple, TupleDesc desc, boo
                         errhint("Leave pg_cron_job out (or set it to NULL).")));
 }
 
+// payload: at most chronos.max_payload_size bytes, so that what every run binds to $1 stays bounded. Checked when it is
+// written (a lowered limit does not refuse other changes to a task whose payload is unchanged).
+void check_payload_size(HeapTuple tuple, HeapTuple old_tuple, TupleDesc desc) {
+    int attnum = SPI_fnumber(desc, "payload");
+    if (attnum <= 0 || restoring_rows)
+        return;
+    bool isnull, old_isnull = true;
+    Datum value = heap_getattr(tuple, attnum, desc, &isnull);
+    if (isnull)
+        return;
+    Size size = toast_raw_datum_size(value) - VARHDRSZ;
+    if (size <= (Size)chronos_max_payload_size)
+        return;
+    Datum old = old_tuple ? heap_getattr(old_tuple, attnum, desc, &old_isnull) : (Datum)0;
+    if (!old_isnull && datum_image_eq(value, old, false, -1))
+        return;
+    ereport(ERROR, (errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED), errmsg("task payload is too large"),
+                    errdetail("The payload has %zu bytes; chronos.max_payload_size is %d bytes.", size,
+                              chronos_max_payload_size),
+                    errhint("Keep large data in a table and pass its key in the payload, or ask the administrator to "
+                            "raise chronos.max_payload_size.")));
+}
+
 TimestampTz timestamp_of(const char *text) {
     return DatumGetTimestampTz(
         DirectFunctionCall3(timestamptz_in, CStringGetDatum(text), ObjectIdGetDatum(InvalidOid), Int32GetDatum(-1)));
@@ -421,6 +447,7 @@ extern "C" Datum chronos_task_before_write(PG_FUNCTION_ARGS) {
     if (changed(c_owner))
         check_owner(text[c_owner]);
     check_import_mark(tuple, is_update ? trigger->tg_trigtuple : NULL, desc, is_update);
+    check_payload_size(tuple, is_update ? trigger->tg_trigtuple : NULL, desc);
 
     if (text[c_status] == NULL)
         text[c_status] = pstrdup("scheduled");

@@ -12,7 +12,7 @@ use Test::More;
 use Time::HiRes qw(usleep);
 
 our @EXPORT = qw(start_chronos_node create_chronos_db wait_for wait_for_finished_run wait_for_log_line query_rows
-  chronos_processes catalog_description grant_task_rights
+  chronos_processes catalog_description grant_task_rights role_session
   wait_for_new_hit wait_until_task_running $IS_CHRONOS_PROCESS);
 
 # A pg_stat_activity condition that holds for the launcher and the executors of pg_chronos.
@@ -97,6 +97,14 @@ sub grant_task_rights
 		GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA chronos TO "$role";
 	});
 	return;
+}
+
+# A background psql session (PostgreSQL::Test::BackgroundPsql) in database $db, logged in as $role (undef: the
+# superuser the node was made with).
+sub role_session
+{
+	my ($node, $db, $role, %params) = @_;
+	return $node->background_psql($db, %params, $role ? (extra_params => [ '-U', $role ]) : ());
 }
 
 # Waits until task $task of database $db records a row in table public.hits (columns task, at) after this moment.

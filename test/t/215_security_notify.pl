@@ -27,7 +27,7 @@ sub scalar_query { return $node->safe_psql('postgres', $_[0]); }
 sub as_alice { return $node->safe_psql('postgres', $_[0], connstr => $node->connstr('postgres') . ' user=alice'); }
 
 # eve listens on the default channel.
-my $listener = $node->background_psql('postgres', connstr => $node->connstr('postgres') . ' user=eve');
+my $listener = role_session($node, 'postgres', 'eve');
 $listener->set_query_timer_restart();
 $listener->query_safe('LISTEN chronos');
 

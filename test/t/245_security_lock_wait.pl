@@ -37,8 +37,7 @@ sub log_offset { return -s $node->logfile; }
 sub hold_lock
 {
 	my ($role, $mode) = @_;
-	my %conn = $role ? (connstr => $node->connstr('d1') . " user=$role") : ();
-	my $session = $node->background_psql('d1', %conn);
+	my $session = role_session($node, 'd1', $role);
 	my $pid = $session->query_safe('SELECT pg_backend_pid()');
 	$session->query_safe("BEGIN; LOCK TABLE chronos.tasks IN $mode MODE");
 	return ($session, $pid);

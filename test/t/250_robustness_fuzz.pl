@@ -145,7 +145,7 @@ my %value_of = (
 	notify_channel => sub { pick('NULL', q{''}, q{'c'}, literal('c' x 63), literal('c' x 64), literal("\x{20ac}" x 21),
 			literal("\x{20ac}" x 22)) },
 	on_failure => \&command_value,
-	payload => sub { pick('NULL', q{'{}'}, q{'"x"'}, q{'not json'}, q{'{"a": [1, 2]}'}) },
+	payload => sub { pick('NULL', q{'{}'}, q{'"x"'}, q{'not json'}, q{'{"a": [1, 2]}'}, q{to_jsonb(repeat('x', 2000000))}) },
 	run_requested => sub { pick('NULL', 'true', 'false') },
 	remark => sub { pick('NULL', literal(unicode_text(50)), literal(huge_text())) },
 );

@@ -33,7 +33,7 @@ ok(wait_for($node, 'd2', q{SELECT count(*) >= 2 FROM hits}), 'the other database
 sub lock_running_rows
 {
 	my ($pattern, $runs) = @_;
-	my $locker = $node->background_psql('d1', connstr => $node->connstr('d1') . ' user=app');
+	my $locker = role_session($node, 'd1', 'app');
 	my $pid = $locker->query_safe('SELECT pg_backend_pid()');
 	$locker->query_safe('BEGIN');
 	my $deadline = time + 60;

@@ -201,8 +201,13 @@ bool at_cap(const RunState *state, Oid owner) {
 bool still_claimable(TupleTableSlot *slot, bool manual, TimestampTz now) {
     char *status = enum_column(slot, c_status);
     bool isnull;
-    if (manual)
-        return strcmp(status, "running") != 0 && DatumGetBool(column(slot, c_run_requested, &isnull)) && !isnull;
+    if (manual) {
+        // A held task (chronos.tasks.held, from version 1.2 on) runs only once it is released.
+        AttrNumber held = get_attnum(slot->tts_tableOid, "held");
+        bool not_held = held == InvalidAttrNumber || (slot_getattr(slot, held, &isnull), isnull);
+        return not_held && strcmp(status, "running") != 0 && DatumGetBool(column(slot, c_run_requested, &isnull)) &&
+               !isnull;
+    }
     TimestampTz next;
     return strcmp(status, "scheduled") == 0 && timestamp_column(slot, c_next_exec_time, &next) && next <= now;
 }

@@ -3,6 +3,7 @@
 // next_exec_time and keeps chronos.runs within chronos.history_retention; the others sleep until woken and retire when
 // idle for a while, or at once (after their run) when the launcher caps their database to give a slot to another.
 #include "catalog.hpp"
+#include "database_trust.hpp"
 #include "deferred_runs.hpp"
 #include "run_journal.hpp"
 #include "run_step.hpp"
@@ -265,6 +266,15 @@ bool prepare_database(void) {
                       errdetail("Its tasks do not run until the extension is updated."),
                       errhint("Run ALTER EXTENSION pg_chronos UPDATE in that database.")));
     installed = installed && current;
+    // A copy of another database (CREATE DATABASE … TEMPLATE): before anything runs, its tasks of roles the copy's
+    // owner is not a member of are held.
+    int held = installed ? hold_copied_tasks() : -1;
+    if (held >= 0)
+        ereport(LOG, (errmsg("pg_chronos: database \"%s\" is a copy of another database; %d task(s) are held",
+                             get_database_name(MyDatabaseId), held),
+                      errdetail("Tasks of roles the database's owner is not a member of wait until a member of their "
+                                "owner releases them (chronos.task_status says how); superusers' tasks also wait for "
+                                "a superuser to trust the database.")));
     bool left = false;
     int recovered = installed ? recover_ended_runs(&left) + recover_interrupted_runs(&left) : 0;
     if (left)

@@ -5,6 +5,7 @@
 #include "catalog.hpp"
 #include "claim.hpp"
 #include "command_kind.hpp"
+#include "database_trust.hpp"
 #include "deferred_runs.hpp"
 #include "pg_time_zone.hpp"
 #include "run_identity.hpp"
@@ -351,6 +352,23 @@ Step run_one_step(TimestampTz *next_due, int *due_together) {
     }
     ClaimedTask *task = &current_task;
     if (!catch_up_allows_run(task, now)) {
+        has_current_task = false;
+        int together;
+        *next_due = earliest_next_exec_time(&together);
+        commit_transaction();
+        return Step::ran;
+    }
+    // A superuser's task runs only in a database a superuser trusts: otherwise it is held, not run.
+    if (superuser_arg(task->owner) && !database_trusted(false)) {
+        hold_untrusted_task(task->id);
+        int64 held_back;
+        if (warning_due(MyDatabaseId, WarningKind::task_held, &held_back))
+            ereport(LOG, (errmsg("pg_chronos: task " INT64_FORMAT " of superuser %s in database \"%s\" is held: the "
+                                 "database is not trusted",
+                                 task->id, GetUserNameFromId(task->owner, true), get_database_name(MyDatabaseId)),
+                          errdetail("Its owner is not a superuser, and no superuser trusted it while it owns it."),
+                          errhint("After checking what the database's owner controls, a superuser runs SELECT "
+                                  "chronos.trust_database() in it.")));
         has_current_task = false;
         int together;
         *next_due = earliest_next_exec_time(&together);

@@ -10,7 +10,7 @@ extern "C" {
 
 constexpr int kMaxDatabases = 256;
 constexpr int kMaxDeferredRuns = 16;      // runs an executor keeps whose recording waits for a lock (deferred_runs.hpp)
-constexpr int kRateLimitedWarnings = 2;  // kinds of rate-limited warnings (run_log.hpp)
+constexpr int kRateLimitedWarnings = 3;  // kinds of rate-limited warnings (run_log.hpp)
 
 // An executor's public state; task_id is 0 while it runs nothing.
 struct ExecutorSlot {

@@ -5,6 +5,7 @@
 #include "columns.hpp"
 #include "command_kind.hpp"
 #include "core_error.hpp"
+#include "database_trust.hpp"
 #include "next_exec_time.hpp"
 #include "pg_cron_import.hpp"
 #include "pg_time_zone.hpp"
@@ -337,6 +338,16 @@ void check_payload_size(HeapTuple tuple, HeapTuple old_tuple, TupleDesc desc) {
                             "raise chronos.max_payload_size.")));
 }
 
+// Every write of a task is by a member of its owner: row-level security gives a role only such rows, and this holds
+// also for a role that bypasses it.
+void check_member_of_owner(const char *owner) {
+    Oid role = DatumGetObjectId(DirectFunctionCall1(regrolein, CStringGetDatum(owner)));
+    if (!is_member_of_role(GetUserId(), role))
+        ereport(ERROR, (errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+                        errmsg("permission denied to change a task of role \"%s\"", owner),
+                        errdetail("Only members of role \"%s\" may change its tasks.", owner)));
+}
+
 TimestampTz timestamp_of(const char *text) {
     return DatumGetTimestampTz(
         DirectFunctionCall3(timestamptz_in, CStringGetDatum(text), ObjectIdGetDatum(InvalidOid), Int32GetDatum(-1)));
@@ -446,6 +457,8 @@ extern "C" Datum chronos_task_before_write(PG_FUNCTION_ARGS) {
         text[c_owner] = pstrdup(quote_identifier(GetUserNameFromId(GetUserId(), false)));
     if (changed(c_owner))
         check_owner(text[c_owner]);
+    else
+        check_member_of_owner(text[c_owner]);
     check_import_mark(tuple, is_update ? trigger->tg_trigtuple : NULL, desc, is_update);
     check_payload_size(tuple, is_update ? trigger->tg_trigtuple : NULL, desc);
 
@@ -456,6 +469,27 @@ extern "C" Datum chronos_task_before_write(PG_FUNCTION_ARGS) {
     if (strcmp(text[c_status], "running") == 0 && changed(c_status) && !(restoring_rows && !is_update))
         ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE), errmsg("status 'running' is set by the workers only"),
                         errhint("Set status to 'paused' to stop a task and to 'scheduled' to resume it.")));
+
+    // Why the task is held, from version 1.2 on: pg_chronos's record, which a write changes only by scheduling the
+    // task (a release, or a superuser's task held in an untrusted database).
+    int held_attnum = SPI_fnumber(desc, "held");
+    const char *held = NULL;
+    if (held_attnum > 0) {
+        char *written = SPI_getvalue(tuple, desc, held_attnum);
+        char *old_held = is_update ? SPI_getvalue(trigger->tg_trigtuple, desc, held_attnum) : NULL;
+        if (restoring_rows) {
+            held = written;
+        } else {
+            if (!same_text(written, old_held))
+                ereport(ERROR, (errcode(ERRCODE_INSUFFICIENT_PRIVILEGE), errmsg("held is set by pg_chronos only"),
+                                errdetail("It says why a task is held; chronos.task_status says how to release it."),
+                                errhint("Set status to 'scheduled' to release a held task.")));
+            const char *status = text[c_status];
+            held = hold_on_write(DatumGetObjectId(DirectFunctionCall1(regrolein, CStringGetDatum(text[c_owner]))),
+                                 old_held, !is_update, changed(c_status), changed(c_owner), &status);
+            text[c_status] = const_cast<char *>(status);
+        }
+    }
 
     TimestampTz start = text[c_start_time] ? timestamp_of(text[c_start_time]) : GetCurrentTransactionStartTimestamp();
     if (text[c_start_time] && changed(c_start_time))
@@ -494,12 +528,18 @@ extern "C" Datum chronos_task_before_write(PG_FUNCTION_ARGS) {
     if (resumed && old.text[c_status] != NULL && strcmp(old.text[c_status], "failed") == 0 && !changed(c_crash_count))
         text[c_crash_count] = pstrdup("0");
 
-    int columns[7];
-    Datum values[7];
-    bool nulls[7];
+    int columns[8];
+    Datum values[8];
+    bool nulls[8];
     int n = 0;
     const Column derived[7] = {c_type, c_timezone, c_owner, c_status, c_start_time, c_next_exec_time, c_crash_count};
     for (Column c : derived)
         set_column(desc, c, text[c], columns, values, nulls, &n);
+    if (held_attnum > 0) {
+        columns[n] = held_attnum;
+        nulls[n] = held == NULL;
+        values[n] = held ? CStringGetTextDatum(held) : (Datum)0;
+        n++;
+    }
     return PointerGetDatum(heap_modify_tuple_by_cols(tuple, desc, n, columns, values, nulls));
 }

@@ -304,3 +304,110 @@ SELECT id, name, type, schedule, timezone, command, owner::pg_catalog.text AS ow
        notify_on, notify_match, notify_channel, on_failure, attempt, run_requested, remark, created_at, crash_count,
        notify_details, pg_cron_job
   FROM chronos.tasks WHERE false;
+
+-- A task never runs code chosen by a role with fewer rights than its owner (docs/security.md, "Database trust").
+-- PostgreSQL's own rule is that every role using a database trusts the database's owner, who controls its public
+-- schema, its default settings and the objects an unqualified name finds. So:
+-- * a copy of a database (CREATE DATABASE … TEMPLATE) holds the tasks of roles the copy's owner is not a member of,
+--   until a member of the task's owner releases them (UPDATE … SET status = 'scheduled');
+-- * a superuser's task in a database whose owner is not a superuser is held, unless a superuser trusts the database
+--   (chronos.trust_database()). Tasks of other roles run as their owner's own login would.
+-- chronos.database_trust has one row: the database this catalog was made in (a copy has another OID) and, when a
+-- superuser trusts it, the owner it trusted. It is not dumped: a restored catalog belongs to its new database.
+CREATE TABLE chronos.database_trust (
+    database       oid NOT NULL,
+    trusted_owner  regrole,
+    trusted_by     regrole,
+    trusted_at     timestamptz
+);
+CREATE UNIQUE INDEX database_trust_one_row ON chronos.database_trust ((true));
+COMMENT ON TABLE chronos.database_trust IS
+'the database this catalog belongs to, and the owner a superuser trusted it with (chronos.trust_database())';
+COMMENT ON COLUMN chronos.database_trust.database IS
+'the OID of the database the catalog was made in: a copy made with CREATE DATABASE … TEMPLATE has another';
+COMMENT ON COLUMN chronos.database_trust.trusted_owner IS
+'the database''s owner when a superuser trusted it; superusers'' tasks run only while it is still the owner';
+INSERT INTO chronos.database_trust (database)
+SELECT d.oid FROM pg_catalog.pg_database d WHERE d.datname OPERATOR(pg_catalog.=) pg_catalog.current_database();
+
+-- Why a task is held (it is then paused): 'copied' or 'untrusted database'; NULL when it is not.
+ALTER TABLE chronos.tasks ADD COLUMN held text;
+COMMENT ON COLUMN chronos.tasks.held IS
+'why the task is held (paused): copied (from a template) or untrusted database; chronos.task_status says the way out';
+
+-- Trusting a database: a superuser's decision, after checking what its owner controls (docs/security.md).
+CREATE FUNCTION chronos.trust_database() RETURNS void
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    owner_name pg_catalog.name;
+BEGIN
+    IF NOT EXISTS (SELECT FROM pg_catalog.pg_roles r
+                    WHERE r.rolname OPERATOR(pg_catalog.=) CURRENT_USER AND r.rolsuper) THEN
+        RAISE EXCEPTION 'only a superuser may trust a database' USING ERRCODE = 'insufficient_privilege',
+            DETAIL = 'Trusting a database lets superusers'' tasks run in it, among objects its owner controls.';
+    END IF;
+    SELECT d.datdba::pg_catalog.regrole::pg_catalog.text INTO owner_name
+      FROM pg_catalog.pg_database d WHERE d.datname OPERATOR(pg_catalog.=) pg_catalog.current_database();
+    UPDATE chronos.database_trust t
+       SET trusted_owner = d.datdba::pg_catalog.regrole,
+           trusted_by = pg_catalog.quote_ident(CURRENT_USER)::pg_catalog.regrole, trusted_at = pg_catalog.now()
+      FROM pg_catalog.pg_database d
+     WHERE d.datname OPERATOR(pg_catalog.=) pg_catalog.current_database() AND t.database OPERATOR(pg_catalog.=) d.oid;
+    UPDATE chronos.tasks t SET status = 'scheduled'
+     WHERE t.held OPERATOR(pg_catalog.=) 'untrusted database';
+    RAISE NOTICE 'database "%" is trusted while its owner is role %', pg_catalog.current_database(), owner_name;
+END
+$$;
+
+COMMENT ON FUNCTION chronos.trust_database() IS
+'let superusers'' tasks run in this database while its owner stays the same; releases the tasks held for it';
+REVOKE ALL ON FUNCTION chronos.trust_database() FROM PUBLIC;
+
+CREATE FUNCTION chronos.distrust_database() RETURNS void
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    IF NOT EXISTS (SELECT FROM pg_catalog.pg_roles r
+                    WHERE r.rolname OPERATOR(pg_catalog.=) CURRENT_USER AND r.rolsuper) THEN
+        RAISE EXCEPTION 'only a superuser may distrust a database' USING ERRCODE = 'insufficient_privilege';
+    END IF;
+    UPDATE chronos.database_trust SET trusted_owner = NULL, trusted_by = NULL, trusted_at = NULL;
+END
+$$;
+
+COMMENT ON FUNCTION chronos.distrust_database() IS
+'superusers'' tasks no longer run in this database (held at their next run) unless its owner is a superuser';
+REVOKE ALL ON FUNCTION chronos.distrust_database() FROM PUBLIC;
+
+CREATE OR REPLACE VIEW chronos.task_status WITH (security_invoker = true) AS
+SELECT t.id, t.name, t.type,
+       CASE WHEN r.task_id IS NOT NULL THEN 'running'::chronos.task_state ELSE t.status END AS status,
+       CASE WHEN r.task_id IS NOT NULL OR t.status = 'running' THEN 1
+            WHEN t.status = 'scheduled' THEN CASE WHEN t.run_count = 0 THEN 0 ELSE 1 END
+            WHEN t.status = 'done' THEN 2
+            WHEN t.status = 'failed' THEN -1
+            ELSE -2 END AS status_code,
+       t.schedule, t.timezone, t.next_exec_time, t.last_exec_time, t.last_status, t.last_duration, t.last_error,
+       t.run_count, t.failure_count, t.owner,
+       CASE WHEN r.task_id IS NULL AND t.status = 'scheduled' AND t.next_exec_time < now()
+            THEN now() - t.next_exec_time END AS overdue,
+       t.command,
+       CASE t.held
+            WHEN 'copied'
+            THEN pg_catalog.format('held: a copy of a task of role %s, made by CREATE DATABASE … TEMPLATE; a member of '
+                                   '%s releases it with UPDATE chronos.tasks SET status = ''scheduled'' WHERE id = %s',
+                                   t.owner, t.owner, t.id)
+            WHEN 'untrusted database'
+            THEN pg_catalog.format('held: a superuser''s task, in a database owned by a role that is not a superuser; '
+                                   'a superuser who trusts this database''s owner runs SELECT chronos.trust_database()')
+       END AS held
+  FROM chronos.tasks t
+  LEFT JOIN chronos.running_tasks() r ON r.task_id = t.id;
+
+-- A restore brings back why a task is held.
+CREATE OR REPLACE VIEW chronos.tasks_restore WITH (security_invoker = true) AS
+SELECT id, name, type, schedule, timezone, command, owner::pg_catalog.text AS owner, status, start_time,
+       next_exec_time, last_exec_time, last_status, last_error, last_duration, run_count, failure_count,
+       transactional, timeout, max_retries, retry_delay, max_failures, catch_up, end_time, max_runs, payload,
+       notify_on, notify_match, notify_channel, on_failure, attempt, run_requested, remark, created_at, crash_count,
+       notify_details, pg_cron_job, held
+  FROM chronos.tasks WHERE false;

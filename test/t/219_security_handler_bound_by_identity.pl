@@ -15,7 +15,7 @@ $node->safe_psql('postgres', q{
 	CREATE ROLE dbo LOGIN;
 	CREATE DATABASE shop OWNER dbo;
 });
-$node->safe_psql('shop', 'CREATE EXTENSION pg_chronos');
+$node->safe_psql('shop', 'CREATE EXTENSION pg_chronos; SELECT chronos.trust_database()');
 
 sub su { return $node->safe_psql('shop', $_[0]); }
 sub as_dbo { return $node->safe_psql('shop', "SET ROLE dbo; $_[0]"); }

@@ -14,7 +14,7 @@ $node->safe_psql('postgres', q{
 	CREATE ROLE dbo LOGIN;
 	CREATE DATABASE shop OWNER dbo;
 });
-$node->safe_psql('shop', 'CREATE EXTENSION pg_chronos');
+$node->safe_psql('shop', 'CREATE EXTENSION pg_chronos; SELECT chronos.trust_database()');
 create_chronos_db($node, 'postgres');
 $node->safe_psql('postgres', q{
 	CREATE TABLE canary (at timestamptz DEFAULT clock_timestamp());

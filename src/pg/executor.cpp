@@ -1,7 +1,9 @@
 // An executor: a background worker connected to one database that repeats run_one_step (claim → run → record) while
 // tasks are due, and otherwise sleeps. One executor per database is the watcher: it sleeps until the earliest
-// next_exec_time and keeps chronos.runs within chronos.history_retention; the others sleep until woken and retire when
-// idle for a while, or at once (after their run) when the launcher caps their database to give a slot to another.
+// next_exec_time and keeps chronos.runs within chronos.history_retention; the others sleep until woken. A database
+// holds a worker slot only while it has work: an executor with nothing due within kLingerMs leaves (at once while
+// another database waits for a slot, and after its turn when its own work goes on), recording when the database next
+// needs one; the launcher starts one a little before then (launcher.cpp).
 #include "catalog.hpp"
 #include "database_trust.hpp"
 #include "deferred_runs.hpp"
@@ -33,13 +35,15 @@ extern "C" PGDLLEXPORT void chronos_executor_main(Datum main_arg);
 namespace {
 
 constexpr long kSafetyPollMs = 60 * 1000L;     // a watcher re-checks at least this often
-constexpr long kRetireAfterMs = 5 * 60 * 1000L;  // an idle executor that is not the watcher exits after this
-constexpr long kPruneEveryMs = 60 * 1000L;     // how often the watcher deletes expired runs
+constexpr long kLingerMs = 5 * 1000L;          // an idle executor leaves its database after this (at once when another
+                                               // database waits for a worker slot), unless work is due by then
+constexpr long kPruneEveryMs = 60 * 1000L;     // how often an executor there deletes a database's expired runs
 constexpr long kPruneBacklogMs = 1000L;        // … while a full batch was deleted last time
+constexpr long kPruneVisitMs = 60 * 60 * 1000L;  // a database with nothing due is visited this often for it
 constexpr int kHeldRowRetryMs = 20;            // a due task whose row another session holds is looked at this often
 
 MemoryContext error_context;
-TimestampTz next_prune = 0;
+bool healthy = false;          // this executor completed a step
 
 // The step's results live outside any stack frame: they are set inside PG_TRY.
 Step last_step;
@@ -94,6 +98,7 @@ bool prune_backlog = false;
 // The watcher deletes runs older than chronos.history_retention, one small batch per wake-up, when nothing is due soon.
 void prune_expired_runs(TimestampTz next_due) {
     TimestampTz now = GetCurrentTimestamp();
+    TimestampTz next_prune = next_prune_of_database();
     if (chronos_history_retention_s <= 0 || now < next_prune)
         return;
     if (!prune_backlog && next_due - now < kPruneQuietUs && now - next_prune < kPruneOverdueUs)
@@ -109,10 +114,24 @@ void prune_expired_runs(TimestampTz next_due) {
     CommitTransactionCommand();
     pgstat_report_activity(STATE_IDLE, NULL);
     prune_backlog = deleted >= kPruneBatch;
-    next_prune = TimestampTzPlusMilliseconds(now, prune_backlog ? kPruneBacklogMs : kPruneEveryMs);
+    set_next_prune_of_database(TimestampTzPlusMilliseconds(now, prune_backlog ? kPruneBacklogMs : kPruneEveryMs));
 }
 
-// Sleeps until work may be due. Returns false when this executor, idle and not the watcher, should retire.
+// The executor leaves its database (no work is due before `next_due`, or another database needs the worker slot): it
+// records when the database next needs an executor — its next due task, or the next deletion of expired runs — for
+// the launcher, which starts one a little before then. A task committed meanwhile is handed over at its exit.
+void leave_database(TimestampTz next_due) {
+    TimestampTz due = next_due;
+    if (chronos_history_retention_s > 0)
+        due = Min(due, Max(next_prune_of_database(),
+                           TimestampTzPlusMilliseconds(GetCurrentTimestamp(), prune_backlog ? kPruneEveryMs
+                                                                                             : kPruneVisitMs)));
+    set_database_next_due(due, last_catalog_look());
+    proc_exit(0);
+}
+
+// Sleeps until work may be due. Returns false when this executor should leave its database: it is idle (nothing due
+// before `wake_at`) and has been for kLingerMs, or another database waits for its worker slot.
 // The watcher sleeps until its deadline, which other executors and committing sessions lower when they learn of an
 // earlier due time; woken for that alone, it sleeps on without looking at the catalog. Any other wake-up (a permit
 // freed, the extension dropped, a signal) sends it back to claim. WaitLatch counts whole milliseconds: the watcher
@@ -120,17 +139,21 @@ void prune_expired_runs(TimestampTz next_due) {
 // (`together`, at least kWarmUpTogether) is due at the deadline, it first wakes kWarmUpLeadUs before it, with the idle executors: each
 // looks for work (none is due yet), which loads what the runs will need.
 bool wait_for_work(TimestampTz wake_at, int together) {
+    TimestampTz idle_since = GetCurrentTimestamp();
+    TimestampTz leave_at = TimestampTzPlusMilliseconds(idle_since, kLingerMs);
     bool watcher = take_watch(wake_at, true);
     if (!watcher) {
         pgstat_report_stat(true);
         set_asleep(true);
-        int rc = WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH, kRetireAfterMs, PG_WAIT_EXTENSION);
+        int rc = WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH, kLingerMs, PG_WAIT_EXTENSION);
         set_asleep(false);
         ResetLatch(MyLatch);
         return !(rc & WL_TIMEOUT);
     }
     prune_expired_runs(wake_at);
     TimestampTz deadline = watch_deadline();
+    // Nothing due within the linger: the watcher wakes at its end, and leaves unless work came meanwhile.
+    bool lingering = deadline > leave_at;
     // Several tasks due together: wake a little before them, and have every idle executor get ready (kWarmUpLeadUs).
     TimestampTz warm_up_at = DT_NOEND;
     if (together >= kWarmUpTogether && deadline == wake_at && wake_at - GetCurrentTimestamp() > kWarmUpLeadUs)
@@ -138,8 +161,9 @@ bool wait_for_work(TimestampTz wake_at, int together) {
     for (;;) {
         TimestampTz now = GetCurrentTimestamp();
         // A prune that is due wakes the watcher too, unless it was put off for a task due soon.
+        TimestampTz next_prune = next_prune_of_database();
         TimestampTz until = chronos_history_retention_s > 0 && next_prune > now ? Min(deadline, next_prune) : deadline;
-        until = Min(until, warm_up_at);
+        until = Min(Min(until, warm_up_at), lingering ? leave_at : DT_NOEND);
         long timeout = kSafetyPollMs;
         if (until != DT_NOEND)
             timeout = Min(timeout, until <= now ? 0 : (long)((until - now) / 1000));
@@ -156,11 +180,14 @@ bool wait_for_work(TimestampTz wake_at, int together) {
                 pg_usleep((long)(until - now));
             if (until == warm_up_at)
                 wake_idle_executors();
+            if (lingering && until == leave_at && watch_deadline() > leave_at)
+                return false;  // still nothing due: the executor leaves (its deadline is handed over at exit)
             break;
         }
         TimestampTz lowered = watch_deadline();
         if (lowered < deadline && lowered > now) {
             deadline = lowered;  // woken only to move the deadline earlier
+            lingering = deadline > leave_at;
             continue;
         }
         break;
@@ -205,7 +232,7 @@ void executor_loop(void) {
         }
         // Another database needs this worker slot more: give it back (this executor holds no permit and runs nothing).
         if (executor_should_retire())
-            proc_exit(0);
+            leave_database(DT_NOEND);  // others stay: the watcher knows the next due time
         last_step = Step::idle;
         next_due = DT_NOEND;
         due_together = 0;
@@ -236,7 +263,17 @@ void executor_loop(void) {
             withdraw_database_service(MyDatabaseId);
             proc_exit(0);
         }
+        if (!healthy) {
+            healthy = true;
+            note_executor_healthy();
+        }
         TimestampTz now = GetCurrentTimestamp();
+        // Another database waits for a worker slot: this executor leaves when nothing is due here now, or, with work
+        // still due, once it has had its turn.
+        if (slots_contended() && next_deferred_retry() == DT_NOEND &&
+            (next_due > TimestampTzPlusMilliseconds(now, kLaunchLeadMs) ||
+             now - executor_attached_at() >= kTurnMs * 1000))
+            leave_database(next_due <= now ? now : next_due);
         if (last_step == Step::ran && next_due <= now)
             continue;
         // Nothing could be claimed although a task is due: another session holds its row. Look again a little later,
@@ -246,8 +283,8 @@ void executor_loop(void) {
         next_due = Min(next_due, next_deferred_retry());
         if (recovery_retry_at != 0)
             next_due = Min(next_due, recovery_retry_at);
-        if (!wait_for_work(next_due, due_together))
-            proc_exit(0);
+        if (!wait_for_work(next_due, due_together) && next_deferred_retry() == DT_NOEND && recovery_retry_at == 0)
+            leave_database(next_due);
     }
 }
 
@@ -291,6 +328,19 @@ bool prepare_database(void) {
 
 }  // namespace
 
+namespace {
+
+// An executor that exits with an error counts against its database's starts (the launcher backs off); a clean exit
+// (leaving, retiring) does not.
+void note_exit(int code, Datum) {
+    if (code != 0) {
+        note_executor_failure();
+        set_database_next_due(GetCurrentTimestamp(), 0);  // another comes, after the launcher's back-off
+    }
+}
+
+}  // namespace
+
 extern "C" void chronos_executor_main(Datum main_arg) {
     Oid database = DatumGetObjectId(main_arg);
     pqsignal(SIGHUP, SignalHandlerForConfigReload);
@@ -299,6 +349,7 @@ extern "C" void chronos_executor_main(Datum main_arg) {
 
     if (!executor_attach(database))
         proc_exit(0);
+    before_shmem_exit(note_exit, 0);
     capture_server_settings();
     BackgroundWorkerInitializeConnectionByOid(database, InvalidOid, 0);
     // The database's ALTER DATABASE … SET settings, which its owner may choose, are undone: none may change who the
@@ -316,6 +367,6 @@ extern "C" void chronos_executor_main(Datum main_arg) {
         withdraw_database_service(database);
         proc_exit(0);
     }
-    mark_database_served(database, true);  // known to have the extension (the launcher serves those first)
+    confirm_database_served(database);
     executor_loop();
 }

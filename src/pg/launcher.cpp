@@ -1,9 +1,16 @@
-// The launcher: the one static background worker. It connects to no database, finds the databases that may have the
-// extension, and keeps an executor in each served database (more on request, up to chronos.max_workers), sharing the
-// background worker slots fairly between databases. It starts only once recovery has finished, so a hot standby runs
-// nothing until it is promoted.
+// The launcher: the one static background worker. It connects to no database. It has every database checked once for
+// the extension (an executor looks), and starts an executor in a database with the extension when that database has
+// work: a task due (kLaunchLeadMs before it is), a run to record, expired runs to delete. Executors leave when their
+// database has nothing due (executor.cpp), so a database holds a worker slot only while it has work. When a database
+// with work due finds no slot free, the launcher says so in shared memory: idle executors leave at once, busy ones
+// after their turn, and the databases waiting are served in turn — the database owner (datdba) with the fewest
+// executors running first, then the database due the longest — so that no role can keep another's database unserved
+// by making databases. A database whose executors keep exiting with an error is retried with exponential back-off. The
+// launcher starts only once recovery has finished, so a hot standby runs nothing until it is promoted.
 #include "settings.hpp"
 #include "shared_state.hpp"
+
+#include <algorithm>
 
 extern "C" {
 #include "access/heapam.h"
@@ -12,13 +19,13 @@ extern "C" {
 #include "access/tableam.h"
 #include "access/xact.h"
 #include "catalog/pg_database.h"
+#include "lib/stringinfo.h"
 #include "miscadmin.h"
 #include "pgstat.h"
 #include "postmaster/bgworker.h"
 #include "postmaster/interrupt.h"
 #include "storage/ipc.h"
 #include "storage/latch.h"
-#include "lib/stringinfo.h"
 #include "tcop/tcopprot.h"
 #include "utils/memutils.h"
 #include "utils/snapmgr.h"
@@ -31,32 +38,104 @@ extern "C" PGDLLEXPORT void chronos_launcher_main(Datum main_arg);
 namespace {
 
 constexpr int kMaxExecutors = 1024;
-constexpr long kRestartDelayMs = 1000;  // an executor that stopped is restarted at most this often per database
 constexpr long kIdleWakeMs = 10 * 1000;
-constexpr long kCapHoldMs = 10 * 1000;               // caps set in a shortage are lifted after this (or a stop)
-constexpr long kShortageWarningEveryMs = 60 * 1000;  // the slot shortage warning is logged at most this often
+constexpr long kContendedWakeMs = 100;          // while databases wait for a slot, look again this often
+constexpr long kFirstBackoffMs = 1000;          // a database whose executor exited with an error waits this long,
+constexpr long kLastBackoffMs = 60 * 1000;      // doubling with each further one up to this
+constexpr long kWaitWarningMs = 10 * 1000;      // a database waiting this long for a slot is named in a warning,
+constexpr long kWarningEveryMs = 60 * 1000;     // at most once a minute
+constexpr long kLookUpEveryMs = 60 * 1000;      // a database's name and owner are looked up again after this
 
 struct Executor {
     Oid database;
     BackgroundWorkerHandle *handle;
-    TimestampTz started_at;
 };
-
 Executor executors[kMaxExecutors];
 int executor_count = 0;
 
-// Every database that accepts connections and is not a template: its first executor checks for the extension.
-void serve_all_databases(void) {
+// What the launcher remembers of a database between passes.
+struct Known {
+    Oid database;
+    Oid owner;                  // datdba, for the order in which waiting databases are served
+    bool servable;              // exists, accepts connections, is not a template
+    char name[NAMEDATALEN];
+    TimestampTz looked_up_at;   // 0: not yet
+    TimestampTz stopped_at;     // when its last executor was seen to stop
+    int failures_logged;        // the count of failed starts last said in the log
+    TimestampTz waiting_since;  // due, and not started for want of a slot; 0: not waiting
+};
+Known *known = NULL;
+int known_count = 0;
+int known_capacity = 0;
+
+// Databases not checked for the extension yet (all of them when the launcher starts).
+Oid *unchecked = NULL;
+int unchecked_count = 0;
+
+TimestampTz wait_warned_at = 0;
+int64 wait_warnings_held = 0;
+
+int running_executors_in(Oid database) {
+    int n = 0;
+    for (int i = 0; i < executor_count; i++)
+        n += executors[i].database == database ? 1 : 0;
+    return n;
+}
+
+Known *known_database(Oid database) {
+    for (int i = 0; i < known_count; i++)
+        if (known[i].database == database)
+            return &known[i];
+    if (known_count == known_capacity) {
+        known_capacity = Max(known_capacity * 2, 64);
+        known = static_cast<Known *>(known == NULL
+                                         ? MemoryContextAllocZero(TopMemoryContext, sizeof(Known) * known_capacity)
+                                         : repalloc(known, sizeof(Known) * known_capacity));
+    }
+    Known *k = &known[known_count++];
+    memset(k, 0, sizeof *k);
+    k->database = database;
+    return k;
+}
+
+// At the start of a pass: an entry for every database with an entry in shared memory or an executor running, and none
+// for others (a database checked and found without the extension, or dropped). Entries are not added during the rest
+// of the pass but by the checks, so pointers taken before then stay valid.
+void refresh_known(const DatabaseEntry *entries, int n) {
+    for (int i = 0; i < known_count;) {
+        bool wanted = running_executors_in(known[i].database) > 0;
+        for (int j = 0; j < n && !wanted; j++)
+            wanted = entries[j].database == known[i].database;
+        if (wanted)
+            i++;
+        else
+            known[i] = known[--known_count];
+    }
+    for (int i = 0; i < n; i++)
+        (void)known_database(entries[i].database);
+    for (int i = 0; i < executor_count; i++)
+        (void)known_database(executors[i].database);
+}
+
+// Every database that accepts connections and is not a template, to be checked for the extension.
+void list_all_databases(void) {
     SetCurrentStatementStartTimestamp();
     StartTransactionCommand();
     PushActiveSnapshot(GetTransactionSnapshot());
     Relation rel = table_open(DatabaseRelationId, AccessShareLock);
     TableScanDesc scan = table_beginscan_catalog(rel, 0, NULL);
     HeapTuple tuple;
+    int capacity = 64;
+    unchecked = static_cast<Oid *>(MemoryContextAlloc(TopMemoryContext, sizeof(Oid) * capacity));
     while ((tuple = heap_getnext(scan, ForwardScanDirection)) != NULL) {
         Form_pg_database db = (Form_pg_database)GETSTRUCT(tuple);
-        if (db->datallowconn && !db->datistemplate)
-            consider_database(db->oid);
+        if (!db->datallowconn || db->datistemplate)
+            continue;
+        if (unchecked_count == capacity) {
+            capacity *= 2;
+            unchecked = static_cast<Oid *>(repalloc(unchecked, sizeof(Oid) * capacity));
+        }
+        unchecked[unchecked_count++] = db->oid;
     }
     table_endscan(scan);
     table_close(rel, AccessShareLock);
@@ -64,46 +143,42 @@ void serve_all_databases(void) {
     CommitTransactionCommand();
 }
 
-// Whether an executor may connect to `database`: it exists, accepts connections and is not a template (a template with
-// a connected session could not be copied). Copies its name into `name` (NAMEDATALEN bytes).
-bool database_servable(Oid database, char *name) {
-    StartTransactionCommand();
-    HeapTuple tuple = SearchSysCache1(DATABASEOID, ObjectIdGetDatum(database));
-    bool servable = false;
+// Name, owner and whether an executor may connect (the database exists, accepts connections and is not a template: a
+// template with a connected session could not be copied), looked up now and then, in the caller's transaction.
+void look_up(Known *k, TimestampTz now) {
+    if (k->looked_up_at != 0 && now - k->looked_up_at < kLookUpEveryMs * 1000)
+        return;
+    HeapTuple tuple = SearchSysCache1(DATABASEOID, ObjectIdGetDatum(k->database));
+    k->servable = false;
     if (HeapTupleIsValid(tuple)) {
         Form_pg_database db = (Form_pg_database)GETSTRUCT(tuple);
-        servable = db->datallowconn && !db->datistemplate;
-        strlcpy(name, NameStr(db->datname), NAMEDATALEN);
+        k->servable = db->datallowconn && !db->datistemplate;
+        k->owner = db->datdba;
+        strlcpy(k->name, NameStr(db->datname), NAMEDATALEN);
         ReleaseSysCache(tuple);
     }
-    CommitTransactionCommand();
-    return servable;
+    k->looked_up_at = now;
 }
 
-// Forgets the executors that stopped; returns whether any did (their slots are free again).
-bool forget_stopped_executors(void) {
-    bool any = false;
+// Forgets the executors that stopped, noting when each database's last one did.
+void forget_stopped_executors(TimestampTz now) {
     for (int i = 0; i < executor_count;) {
         pid_t pid;
         if (GetBackgroundWorkerPid(executors[i].handle, &pid) == BGWH_STOPPED) {
+            known_database(executors[i].database)->stopped_at = now;
             pfree(executors[i].handle);
             executors[i] = executors[--executor_count];
-            any = true;
         } else {
             i++;
         }
     }
-    return any;
 }
 
-int running_executors(Oid database, TimestampTz *last_started) {
+// Executors running in the databases of `owner`.
+int executors_of_owner(Oid owner) {
     int n = 0;
-    for (int i = 0; i < executor_count; i++) {
-        if (executors[i].database == database) {
-            n++;
-            *last_started = Max(*last_started, executors[i].started_at);
-        }
-    }
+    for (int i = 0; i < executor_count; i++)
+        n += known_database(executors[i].database)->owner == owner ? 1 : 0;
     return n;
 }
 
@@ -127,239 +202,185 @@ bool start_executor(Oid database, const char *name) {
     bool registered = RegisterDynamicBackgroundWorker(&worker, &handle);
     MemoryContextSwitchTo(old);
     if (!registered)
-        return false;  // every background worker slot is taken (serve_databases shares them out)
-    executors[executor_count++] = {database, handle, GetCurrentTimestamp()};
+        return false;  // every background worker slot is taken
+    executors[executor_count++] = {database, handle};
     return true;
 }
 
-// What one pass of the launcher knows and decides about a served database.
-struct Plan {
-    Oid database;
-    bool has_extension;
-    int running;             // executors started and not yet stopped
-    int target;              // executors it should have
-    int giving_back;         // slots it is asked to give back to databases with fewer executors
-    TimestampTz last_started;
-    bool looked_up;          // name and servable are known
-    bool servable;
-    char name[NAMEDATALEN];
-};
-
-// A database's wish for more executors outlives the one request that said it, while the slots are short.
-struct Target {
-    Oid database;
-    int executors;
-    TimestampTz until;
-};
-
-Plan plans[kMaxDatabases];
-Target targets[kMaxDatabases];
-int target_count = 0;
-unsigned rotation = 0;            // which database goes first at each level, in turn
-bool caps_set = false;            // executor caps are in force (a shortage was met)
-TimestampTz caps_set_at = 0;
-TimestampTz shortage_warned_at = 0;
-int64 shortage_warnings_held = 0;
-
-int remembered_target(Oid database, TimestampTz now) {
-    for (int i = 0; i < target_count; i++)
-        if (targets[i].database == database)
-            return targets[i].until > now ? targets[i].executors : 0;
-    return 0;
+// When a database whose executors exited with an error `failures` times in a row may have another: 1 s after the
+// last stopped, doubling with each further failure up to a minute.
+TimestampTz start_allowed_at(int failures, TimestampTz stopped_at) {
+    if (failures <= 0 || stopped_at == 0)
+        return 0;
+    long delay = failures >= 7 ? kLastBackoffMs : Min(kFirstBackoffMs << (failures - 1), kLastBackoffMs);
+    return TimestampTzPlusMilliseconds(stopped_at, delay);
 }
 
-void remember_target(Oid database, int executors, TimestampTz now) {
-    int i = 0;
-    while (i < target_count && targets[i].database != database)
-        i++;
-    if (i == target_count) {
-        if (target_count == kMaxDatabases)
-            return;
-        target_count++;
-    }
-    targets[i] = {database, executors, TimestampTzPlusMilliseconds(now, kCapHoldMs)};
+// Once per step of the back-off: the database's executors keep exiting with an error.
+void log_backoff(Known *k, int failures, TimestampTz allowed_at, TimestampTz now) {
+    if (failures == k->failures_logged)
+        return;
+    k->failures_logged = failures;
+    if (failures == 0)
+        return;
+    long seconds;
+    int microseconds;
+    TimestampDifference(now, allowed_at, &seconds, &microseconds);
+    ereport(LOG, (errmsg("pg_chronos: the worker of database \"%s\" exited with an error %d time%s in a row; the "
+                         "next starts in %ld s",
+                         k->name[0] ? k->name : "?", failures, failures == 1 ? "" : "s", seconds + 1),
+                  errdetail("Each further failure doubles the wait, up to a minute; a worker that runs a step resets "
+                            "it."),
+                  errhint("The server log above says why the worker exited.")));
 }
 
-void forget_target(Oid database) {
-    for (int i = 0; i < target_count; i++)
-        if (targets[i].database == database) {
-            targets[i] = targets[--target_count];
-            return;
-        }
-}
-
-bool look_up(Plan *p) {
-    if (!p->looked_up) {
-        p->servable = database_servable(p->database, p->name);
-        p->looked_up = true;
-    }
-    return p->servable;
-}
-
-// Every database with pg_chronos needs a worker and some got none, although no database has a second one to give
-// back: says so at most once a minute, with what to raise max_worker_processes to.
-void warn_slot_shortage(const int *starved, int starved_count, int plan_count) {
-    TimestampTz now = GetCurrentTimestamp();
-    if (shortage_warned_at != 0 && now - shortage_warned_at < kShortageWarningEveryMs * 1000) {
-        shortage_warnings_held++;
+// Databases with work due have waited more than kWaitWarningMs for a worker slot: says so at most once a minute.
+void warn_waiting(const Oid *waiting, int count, TimestampTz now) {
+    if (wait_warned_at != 0 && now - wait_warned_at < kWarningEveryMs * 1000) {
+        wait_warnings_held++;
         return;
     }
     StringInfoData names;
     initStringInfo(&names);
-    int named = 0, unchecked = 0;
-    for (int i = 0; i < starved_count; i++) {
-        Plan *p = &plans[starved[i]];
-        if (!look_up(p))
-            continue;  // dropped meanwhile
-        appendStringInfo(&names, "%s\"%s\"", named++ == 0 ? "" : ", ", p->name);
-        unchecked += p->has_extension ? 0 : 1;  // after a restart, every database is a candidate until checked
-    }
-    if (named == 0) {
-        pfree(names.data);
-        return;
-    }
-    if (unchecked > 0)
-        appendStringInfo(&names, " (%d of them not yet checked for the extension)", unchecked);
-    int databases = unchecked;
-    for (int i = 0; i < plan_count; i++)
-        databases += plans[i].has_extension ? 1 : 0;
-    // A registration failed: every slot is in use, by the launcher, its executors and other background workers.
-    int others = Max(max_worker_processes - 1 - executor_count, 0);
-    int at_least = 1 + databases + others;
-    int for_runs = at_least + Max(chronos_max_workers - 1, 0);
-    char held[128] = "";
-    if (shortage_warnings_held > 0)
-        snprintf(held, sizeof held, " The shortage was met " INT64_FORMAT " more times in the last minute.",
-                 shortage_warnings_held);
+    for (int i = 0; i < count && i < 8; i++)
+        appendStringInfo(&names, "%s\"%s\"", i == 0 ? "" : ", ", known_database(waiting[i])->name);
+    if (count > 8)
+        appendStringInfo(&names, " and %d more", count - 8);
     ereport(WARNING,
             (errcode(ERRCODE_CONFIGURATION_LIMIT_EXCEEDED),
-             errmsg("pg_chronos: max_worker_processes is too low to serve every database with pg_chronos"),
-             errdetail("No worker could be started for %s %s: all %d background worker slots are taken, by the "
-                       "pg_chronos launcher, %d pg_chronos workers (one per database) and %d other background "
-                       "workers.%s",
-                       named == 1 ? "database" : "databases", names.data, max_worker_processes, executor_count, others,
-                       held),
-             errhint("Raise max_worker_processes to at least %d (the pg_chronos launcher, one worker for each of the %d "
-                     "databases with pg_chronos, and the %d other background workers running now), or to %d to let "
-                     "chronos.max_workers = %d runs go on in one database while the others are served; then restart "
-                     "the server.",
-                     at_least, databases, others, for_runs, chronos_max_workers)));
-    pfree(names.data);
-    shortage_warned_at = now;
-    shortage_warnings_held = 0;
+             errmsg("pg_chronos: databases with due tasks wait for a background worker slot"),
+             errdetail("%s waited more than %ld s; all %d background worker slots are taken (%d by pg_chronos "
+                       "workers). Databases take turns, so their tasks run late.%s",
+                       names.data, kWaitWarningMs / 1000, max_worker_processes, executor_count,
+                       wait_warnings_held > 0
+                           ? psprintf(" This was met " INT64_FORMAT " more times in the last minute.",
+                                      wait_warnings_held)
+                           : ""),
+             errhint("Raise max_worker_processes (docs/sizing.md), then restart the server.")));
+    wait_warned_at = now;
+    wait_warnings_held = 0;
 }
 
-// One pass: shares the worker slots out between the served databases and starts the executors they lack; returns
-// how long to sleep before the next pass (the launcher is woken earlier by requests and by its executors stopping).
-//
-// Slots are handed out level by level: every database's first executor (its watcher) before any database's second,
-// every second before any third, and so on up to chronos.max_workers, taking the databases in turn within a level.
-// When no slot is left for a database at some level, the databases with more executors than that level give slots
-// back (their caps are lowered: idle executors leave at once, busy ones after their run), and no database grows while
-// the shortage lasts; the caps are lifted after kCapHoldMs, or as soon as an executor stops, and the wishes of the
-// databases left short are remembered for as long, so they come first when a slot frees.
+// A database that may have an executor started now.
+struct Candidate {
+    Oid database;
+    TimestampTz due;
+    int extra;  // executors wanted beyond those running (0: its first)
+};
+
+// One pass: starts the executors the databases need now; returns how long to sleep before the next pass (the
+// launcher is woken earlier by commits, executors and their exits).
 long serve_databases(void) {
-    long sleep_ms = kIdleWakeMs;
-    bool stopped = forget_stopped_executors();
-    DatabaseEntry entries[kMaxDatabases];
-    int n = copy_database_entries(entries, kMaxDatabases);
     TimestampTz now = GetCurrentTimestamp();
-    int per_database = Max(chronos_max_workers, 1);
-    int m = 0, highest = 0;
+    long sleep_ms = kIdleWakeMs;
+    forget_stopped_executors(now);
+    DatabaseEntry *entries =
+        static_cast<DatabaseEntry *>(palloc(sizeof(DatabaseEntry) * Max(chronos_max_databases, 1)));
+    int n = copy_database_entries(entries, chronos_max_databases);
+    refresh_known(entries, n);
+    Candidate *due = static_cast<Candidate *>(palloc(sizeof(Candidate) * (n + 1)));
+    Candidate *extra = static_cast<Candidate *>(palloc(sizeof(Candidate) * (n + 1)));
+    int due_count = 0, extra_count = 0;
+
+    SetCurrentStatementStartTimestamp();
+    StartTransactionCommand();
     for (int i = 0; i < n; i++) {
-        DatabaseEntry *e = &entries[i];
-        int extra = take_extra_wanted(e->database);
-        if (!e->served || e->quiesced) {
-            forget_target(e->database);
+        const DatabaseEntry *e = &entries[i];
+        int wanted = take_extra_wanted(e->database);
+        if (!e->served || e->quiesced)
+            continue;
+        Known *k = known_database(e->database);
+        int running = running_executors_in(e->database);
+        if (running > 0) {
+            k->waiting_since = 0;
+            if (wanted > 0 && running < chronos_max_workers)
+                extra[extra_count++] = {e->database, now, Min(wanted, chronos_max_workers - running)};
             continue;
         }
-        Plan *p = &plans[m++];
-        memset(p, 0, sizeof *p);
-        p->database = e->database;
-        p->has_extension = e->has_extension;
-        p->running = running_executors(e->database, &p->last_started);
-        int target = Max(p->running, 1) + extra;
-        if (extra > 0)
-            remember_target(e->database, target, now);
-        else
-            target = Max(target, remembered_target(e->database, now));
-        p->target = Min(target, per_database);
-        if (p->running >= p->target)
-            forget_target(e->database);
-        highest = Max(highest, p->target);
-    }
-    // The order within a level: databases known to have the extension first, each group starting at a rotating place.
-    int order[kMaxDatabases];
-    int k = 0;
-    rotation++;
-    for (int group = 0; group < 2; group++)
-        for (int j = 0; j < m; j++) {
-            int i = (int)((j + rotation) % (unsigned)m);
-            if (plans[i].has_extension == (group == 0))
-                order[k++] = i;
+        TimestampTz due_at = database_due_at(e);
+        if (due_at == DT_NOEND) {
+            k->waiting_since = 0;
+            continue;
         }
+        look_up(k, now);
+        TimestampTz allowed_at = start_allowed_at(e->failed_starts, k->stopped_at);
+        log_backoff(k, e->failed_starts, allowed_at, now);
+        TimestampTz start_at = Max(due_at - kLaunchLeadMs * 1000, allowed_at);
+        if (start_at > now) {
+            sleep_ms = Min(sleep_ms, (long)((start_at - now) / 1000) + 1);
+            continue;
+        }
+        due[due_count++] = {e->database, due_at, 0};
+    }
+    CommitTransactionCommand();
 
-    int short_level = 0;
-    int starved[kMaxDatabases];
-    int starved_count = 0;
-    bool first_pending = false;  // a database waits out its restart delay: the slot it will need is not handed out
-    for (int level = 1; level <= highest && short_level == 0 && !first_pending; level++) {
-        for (int j = 0; j < m; j++) {
-            Plan *p = &plans[order[j]];
-            if (p->running >= level || p->target < level)
-                continue;
-            if (level == 1 && p->running == 0 && p->last_started != 0) {
-                long since_ms = (long)((now - p->last_started) / 1000);
-                if (since_ms < kRestartDelayMs) {
-                    sleep_ms = Min(sleep_ms, kRestartDelayMs - since_ms);
-                    first_pending = true;
-                    continue;
-                }
-            }
-            if (short_level == 0) {
-                if (!look_up(p)) {
-                    forget_database(p->database);  // dropped, a template, or closed to connections
-                    p->target = 0;
-                    continue;
-                }
-                if (start_executor(p->database, p->name)) {
-                    p->running++;
-                    continue;
-                }
-                short_level = level;
-            }
-            starved[starved_count++] = order[j];
+    // The owner with the fewest executors running first, then the database due the longest.
+    std::sort(due, due + due_count, [](const Candidate &a, const Candidate &b) {
+        int ra = executors_of_owner(known_database(a.database)->owner);
+        int rb = executors_of_owner(known_database(b.database)->owner);
+        return ra != rb ? ra < rb : a.due < b.due;
+    });
+    Oid *waiting = static_cast<Oid *>(palloc(sizeof(Oid) * (due_count + 1)));
+    int waiting_count = 0;
+    bool short_of_slots = false;
+    for (int i = 0; i < due_count; i++) {
+        Known *k = known_database(due[i].database);
+        if (!k->servable) {
+            forget_database(due[i].database);  // dropped, a template, or closed to connections
+            continue;
         }
+        if (!short_of_slots && start_executor(due[i].database, k->name)) {
+            k->waiting_since = 0;
+            continue;
+        }
+        short_of_slots = true;
+        if (k->waiting_since == 0)
+            k->waiting_since = now;
+        if (now - k->waiting_since > kWaitWarningMs * 1000)
+            waiting[waiting_count++] = due[i].database;
+    }
+    // Extra executors for busy databases, and checks of databases not known yet, only while no database waits.
+    for (int i = 0; i < extra_count && !short_of_slots; i++)
+        for (int j = 0; j < extra[i].extra && !short_of_slots; j++)
+            short_of_slots = !start_executor(extra[i].database, known_database(extra[i].database)->name);
+    if (!short_of_slots && unchecked_count > 0) {
+        SetCurrentStatementStartTimestamp();
+        StartTransactionCommand();
+        while (unchecked_count > 0 && !short_of_slots) {
+            Oid database = unchecked[unchecked_count - 1];
+            Known *k = known_database(database);
+            look_up(k, now);
+            if (k->servable && running_executors_in(database) == 0) {
+                if (!consider_database(database))
+                    break;  // the table of databases is full (chronos.max_databases): checked later
+                short_of_slots = !start_executor(database, k->name);
+                if (short_of_slots)
+                    break;
+            }
+            unchecked_count--;
+        }
+        CommitTransactionCommand();
     }
 
-    if (short_level > 0) {
-        // Slots back from the databases with the most executors above the level that was short, one at a time.
-        int given = 0;
-        while (given < starved_count) {
-            Plan *richest = NULL;
-            for (int i = 0; i < m; i++) {
-                Plan *p = &plans[i];
-                if (p->running - p->giving_back > short_level &&
-                    (richest == NULL || p->running - p->giving_back > richest->running - richest->giving_back))
-                    richest = p;
-            }
-            if (richest == NULL)
-                break;
-            richest->giving_back++;
-            given++;
-        }
-        for (int i = 0; i < m; i++)
-            set_executor_cap(plans[i].database, Max(plans[i].running - plans[i].giving_back, 1));
-        caps_set = true;
-        caps_set_at = now;
-        if (short_level == 1 && given < starved_count)
-            warn_slot_shortage(starved, starved_count, m);
-        sleep_ms = Min(sleep_ms, kRestartDelayMs);  // a slot other background workers give back is noticed soon
-    } else if (caps_set && (stopped || now - caps_set_at >= kCapHoldMs * 1000)) {
-        for (int i = 0; i < m; i++)
-            set_executor_cap(plans[i].database, 0);
-        caps_set = false;
+    // Every database due got a slot, or some wait: then idle executors elsewhere leave, and each database may keep
+    // one executor, which leaves after its turn.
+    bool contended = waiting_count > 0 || (short_of_slots && due_count > 0);
+    set_slots_contended(contended);
+    for (int i = 0; i < n; i++)
+        if (entries[i].served)
+            set_executor_cap(entries[i].database, contended ? 1 : 0);
+    if (contended) {
+        wake_idle_executors_everywhere();
+        sleep_ms = Min(sleep_ms, kContendedWakeMs);
     }
+    if (waiting_count > 0)
+        warn_waiting(waiting, waiting_count, now);
+    if (unchecked_count > 0)
+        sleep_ms = Min(sleep_ms, kContendedWakeMs);
+    pfree(entries);
+    pfree(due);
+    pfree(extra);
+    pfree(waiting);
     return sleep_ms;
 }
 
@@ -372,10 +393,14 @@ extern "C" void chronos_launcher_main(Datum) {
     BackgroundWorkerInitializeConnection(NULL, NULL, 0);
     pgstat_report_appname("pg_chronos launcher");
     launcher_attach();
-    serve_all_databases();
+    list_all_databases();
 
+    MemoryContext pass_context = AllocSetContextCreate(TopMemoryContext, "pg_chronos launcher", ALLOCSET_DEFAULT_SIZES);
     for (;;) {
+        MemoryContext old = MemoryContextSwitchTo(pass_context);
         long sleep_ms = serve_databases();
+        MemoryContextSwitchTo(old);
+        MemoryContextReset(pass_context);
         (void)WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH, sleep_ms, PG_WAIT_EXTENSION);
         ResetLatch(MyLatch);
         CHECK_FOR_INTERRUPTS();

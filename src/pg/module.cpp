@@ -20,6 +20,7 @@ PGDLLEXPORT void _PG_init(void);
 
 bool chronos_enabled = true;
 int chronos_max_workers = 4;
+int chronos_max_databases = 1024;
 int chronos_default_timeout_ms = 0;
 int chronos_max_catch_up = 100;
 int chronos_history_retention_s = 14 * 24 * 3600;
@@ -113,9 +114,6 @@ void define_settings(void) {
                             &chronos_max_crashes, 3, 1, 1000, PGC_SIGHUP, 0, NULL, NULL, NULL);
     define_fairness_settings();
     define_run_log_settings();
-#if PG_VERSION_NUM >= 150000
-    MarkGUCPrefixReserved("chronos");
-#endif
 }
 
 void register_launcher(void) {
@@ -135,6 +133,15 @@ void register_launcher(void) {
 
 extern "C" void _PG_init(void) {
     define_settings();
+    // Sizes shared memory: only when preloaded (a library loaded later may not define a postmaster setting).
+    if (process_shared_preload_libraries_in_progress)
+        DefineCustomIntVariable("chronos.max_databases", "Most databases with pg_chronos the launcher serves.",
+                                "Each takes about 200 bytes of shared memory; databases without the extension take "
+                                "none.",
+                                &chronos_max_databases, 1024, 16, 65536, PGC_POSTMASTER, 0, NULL, NULL, NULL);
+#if PG_VERSION_NUM >= 150000
+    MarkGUCPrefixReserved("chronos");
+#endif
     if (!process_shared_preload_libraries_in_progress)
         return;
 #if PG_VERSION_NUM >= 150000

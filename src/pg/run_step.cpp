@@ -50,7 +50,12 @@ constexpr int64 kPoolLookAheadUs = 60 * USECS_PER_SEC;
 const char *const kRunStatusNames[] = {"succeeded", "failed", "timed_out", "cancelled"};
 const char *const kTaskStatusNames[] = {"scheduled", "done", "failed"};
 
+// When the latest transaction of a step began: the next due time a step returns was read in it, so it saw every task
+// committed before then.
+TimestampTz latest_look = 0;
+
 void begin_transaction(void) {
+    latest_look = GetCurrentTimestamp();
     SetCurrentStatementStartTimestamp();
     StartTransactionCommand();
     SPI_connect();
@@ -484,6 +489,10 @@ TimestampTz record_deferred_runs(void) {
         forget_deferred_run(run);
     }
     return next_deferred_retry();
+}
+
+TimestampTz last_catalog_look(void) {
+    return latest_look;
 }
 
 bool step_ran_command(void) {

@@ -29,6 +29,9 @@ constexpr int kWarmUpTogether = 8;
 // next of those left is due to be tried (DT_NOEND: none left). Outside any transaction; no run permit needed.
 TimestampTz record_deferred_runs(void);
 
+// When the transaction in which the last step read the next due time began: tasks committed before then were seen.
+TimestampTz last_catalog_look(void);
+
 // Whether the step that an error escaped had started a task's code (or on_failure): then the session may hold what
 // that code left, and the executor must not run anything else in it.
 bool step_ran_command(void);

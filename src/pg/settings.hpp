@@ -8,6 +8,7 @@ constexpr const char *kCatalogVersion = "1.2";
 
 extern bool chronos_enabled;      // chronos.enabled: workers claim tasks only while true
 extern int chronos_max_workers;   // chronos.max_workers: runs in progress at once, cluster-wide
+extern int chronos_max_databases; // chronos.max_databases: databases with the extension the launcher keeps track of
 extern int chronos_default_timeout_ms;   // chronos.default_timeout: for tasks whose timeout is NULL; 0: none
 extern int chronos_max_catch_up;         // chronos.max_catch_up: most missed slots a catch_up = 'all' task runs
 extern int chronos_history_retention_s;  // chronos.history_retention: runs older than this are deleted; 0: kept

@@ -23,16 +23,24 @@ struct SharedState {
     int runs_in_progress;
     uint64 next_permit_ticket;
     int slot_count;
-    DatabaseEntry databases[kMaxDatabases];
+    bool slots_contended;      // a database with due work waits for a worker slot (launcher.cpp)
+    int database_count;        // entries in use: databases[0 .. database_count)
+    int database_capacity;     // chronos.max_databases
 };
 
 SharedState *state = NULL;
+DatabaseEntry *databases = NULL;
 ExecutorSlot *slots = NULL;
 ExecutorSlot *me = NULL;
 uint64 served_generation_at_attach = 0;  // this executor's database's served_generation when it attached
 
+Size databases_size(void) {
+    return MAXALIGN(mul_size(chronos_max_databases, sizeof(DatabaseEntry)));
+}
+
 Size shared_state_size(void) {
-    return add_size(MAXALIGN(sizeof(SharedState)), mul_size(max_worker_processes, sizeof(ExecutorSlot)));
+    return add_size(add_size(MAXALIGN(sizeof(SharedState)), databases_size()),
+                    mul_size(max_worker_processes, sizeof(ExecutorSlot)));
 }
 
 struct Locked {
@@ -40,20 +48,30 @@ struct Locked {
     ~Locked() { SpinLockRelease(&state->mutex); }
 };
 
+// The entry of `database` (created, when `create`, if there is room; NULL otherwise). Entries are kept dense:
+// databases[0 .. database_count).
 DatabaseEntry *find_database(Oid database, bool create) {
-    DatabaseEntry *free_entry = NULL;
-    for (int i = 0; i < kMaxDatabases; i++) {
-        DatabaseEntry *e = &state->databases[i];
-        if (e->database == database)
-            return e;
-        if (free_entry == NULL && e->database == InvalidOid)
-            free_entry = e;
+    for (int i = 0; i < state->database_count; i++)
+        if (databases[i].database == database)
+            return &databases[i];
+    if (!create || state->database_count == state->database_capacity)
+        return NULL;
+    DatabaseEntry *e = &databases[state->database_count++];
+    memset(e, 0, sizeof *e);
+    e->database = database;
+    e->next_due = DT_NOEND;
+    return e;
+}
+
+// Frees `database`'s entry (the last entry moves into its place).
+void free_database(Oid database) {
+    for (int i = 0; i < state->database_count; i++) {
+        if (databases[i].database != database)
+            continue;
+        databases[i] = databases[--state->database_count];
+        memset(&databases[state->database_count], 0, sizeof(DatabaseEntry));
+        return;
     }
-    if (create && free_entry != NULL) {
-        memset(free_entry, 0, sizeof *free_entry);
-        free_entry->database = database;
-    }
-    return create ? free_entry : NULL;
 }
 
 // Keeps `due` for the database's next watcher (under the lock): a commit found no watcher to wake, or the watcher left
@@ -65,6 +83,8 @@ void hand_over_due(Oid database, TimestampTz due) {
         return;
     if (!e->due_pending || due < e->pending_due)
         e->pending_due = due;
+    if (!e->due_pending)
+        e->pending_since = GetCurrentTimestamp();
     e->due_pending = true;
 }
 
@@ -176,11 +196,13 @@ void init_shared_state(void) {
     bool found;
     LWLockAcquire(AddinShmemInitLock, LW_EXCLUSIVE);
     state = static_cast<SharedState *>(ShmemInitStruct("pg_chronos", shared_state_size(), &found));
-    slots = reinterpret_cast<ExecutorSlot *>(reinterpret_cast<char *>(state) + MAXALIGN(sizeof(SharedState)));
+    databases = reinterpret_cast<DatabaseEntry *>(reinterpret_cast<char *>(state) + MAXALIGN(sizeof(SharedState)));
+    slots = reinterpret_cast<ExecutorSlot *>(reinterpret_cast<char *>(databases) + databases_size());
     if (!found) {
         memset(state, 0, shared_state_size());
         SpinLockInit(&state->mutex);
         state->slot_count = max_worker_processes;
+        state->database_capacity = chronos_max_databases;
     }
     LWLockRelease(AddinShmemInitLock);
 }
@@ -222,6 +244,12 @@ bool executor_attach(Oid database) {
         if (e == NULL || !e->served || e->quiesced)
             return false;
         served_generation_at_attach = e->served_generation;
+        // The first executor of a visit: what the executors of the last one said is done; each that leaves says when
+        // the database next needs one (the earliest is kept).
+        if (count_executors(database) == 0) {
+            e->next_due = DT_NOEND;
+            e->due_pending = false;  // its first look at the catalog sees what was handed over
+        }
         for (int i = 0; i < state->slot_count && me == NULL; i++) {
             if (slots[i].pid == 0) {
                 me = &slots[i];
@@ -230,6 +258,7 @@ bool executor_attach(Oid database) {
                 me->database = database;
                 me->latch = MyLatch;
                 me->since = GetCurrentTimestamp();
+                me->attached_at = me->since;
             }
         }
     }
@@ -519,6 +548,19 @@ bool take_manual_request(Oid database) {
     return requested;
 }
 
+void wake_idle_executors_everywhere(void) {
+    Latch *wake[64];
+    int n = 0;
+    {
+        Locked lock;
+        for (int i = 0; i < state->slot_count && n < 64; i++)
+            if (slots[i].pid != 0 && slots[i].asleep)
+                wake[n++] = slots[i].latch;
+    }
+    for (int i = 0; i < n; i++)
+        SetLatch(wake[i]);
+}
+
 void wake_database_executors(Oid database) {
     if (state != NULL)
         wake_executors(database, false);
@@ -538,16 +580,23 @@ static void set_database_flag(Oid database, bool DatabaseEntry::*flag, bool valu
 }
 
 void mark_database_served(Oid database, bool served) {
-    if (state != NULL) {
+    if (state == NULL)
+        return;
+    {
         Locked lock;
-        DatabaseEntry *e = find_database(database, served);
-        if (e != NULL) {
-            e->has_extension = served;
-            if (served)
+        if (served) {
+            DatabaseEntry *e = find_database(database, true);
+            if (e != NULL) {
+                e->served = true;
+                e->has_extension = true;
                 e->served_generation++;
+                e->next_due = Min(e->next_due, GetCurrentTimestamp());  // an executor looks at its tasks
+            }
+        } else {
+            free_database(database);
         }
     }
-    set_database_flag(database, &DatabaseEntry::served, served);
+    wake_launcher();
 }
 
 void withdraw_database_service(Oid database) {
@@ -556,16 +605,86 @@ void withdraw_database_service(Oid database) {
     {
         Locked lock;
         DatabaseEntry *e = find_database(database, false);
-        if (e != NULL && e->served_generation == served_generation_at_attach) {
-            e->served = false;
-            e->has_extension = false;
-        }
+        if (e != NULL && e->served_generation == served_generation_at_attach)
+            free_database(database);
     }
     wake_launcher();
 }
 
-void consider_database(Oid database) {
-    set_database_flag(database, &DatabaseEntry::served, true);
+void confirm_database_served(Oid database) {
+    if (state == NULL)
+        return;
+    Locked lock;
+    DatabaseEntry *e = find_database(database, false);
+    if (e != NULL)
+        e->has_extension = true;
+}
+
+bool consider_database(Oid database) {
+    if (state == NULL)
+        return false;
+    Locked lock;
+    DatabaseEntry *e = find_database(database, true);
+    if (e == NULL)
+        return false;
+    e->served = true;
+    e->next_due = Min(e->next_due, GetCurrentTimestamp());
+    return true;
+}
+
+TimestampTz database_due_at(const DatabaseEntry *entry) {
+    return entry->due_pending ? Min(entry->next_due, entry->pending_due) : entry->next_due;
+}
+
+void set_database_next_due(TimestampTz due, TimestampTz looked_at) {
+    Locked lock;
+    DatabaseEntry *e = find_database(me->database, false);
+    if (e == NULL)
+        return;
+    e->next_due = Min(e->next_due, due);
+    if (e->due_pending && e->pending_since < looked_at)
+        e->due_pending = false;
+}
+
+void set_slots_contended(bool contended) {
+    Locked lock;
+    state->slots_contended = contended;
+}
+
+bool slots_contended(void) {
+    Locked lock;
+    return state->slots_contended;
+}
+
+void note_executor_failure(void) {
+    Locked lock;
+    DatabaseEntry *e = me != NULL ? find_database(me->database, false) : NULL;
+    if (e != NULL && e->failed_starts < 1000)
+        e->failed_starts++;
+}
+
+void note_executor_healthy(void) {
+    Locked lock;
+    DatabaseEntry *e = find_database(me->database, false);
+    if (e != NULL)
+        e->failed_starts = 0;
+}
+
+TimestampTz next_prune_of_database(void) {
+    Locked lock;
+    const DatabaseEntry *e = find_database(me->database, false);
+    return e != NULL ? e->prune_after : 0;
+}
+
+void set_next_prune_of_database(TimestampTz at) {
+    Locked lock;
+    DatabaseEntry *e = find_database(me->database, false);
+    if (e != NULL)
+        e->prune_after = at;
+}
+
+TimestampTz executor_attached_at(void) {
+    return me->attached_at;
 }
 
 void set_executor_cap(Oid database, int cap) {
@@ -597,6 +716,12 @@ bool executor_should_retire(void) {
 
 void set_database_quiesced(Oid database, bool quiesced) {
     set_database_flag(database, &DatabaseEntry::quiesced, quiesced);
+    if (!quiesced && state != NULL) {
+        Locked lock;
+        DatabaseEntry *e = find_database(database, false);
+        if (e != NULL && !e->served)
+            free_database(database);  // an entry made only to quiesce a database without the extension
+    }
 }
 
 bool terminate_database_executors(Oid database, int timeout_ms) {
@@ -624,10 +749,8 @@ bool terminate_database_executors(Oid database, int timeout_ms) {
 
 int copy_database_entries(DatabaseEntry *out, int max) {
     Locked lock;
-    int n = 0;
-    for (int i = 0; i < kMaxDatabases && n < max; i++)
-        if (state->databases[i].database != InvalidOid)
-            out[n++] = state->databases[i];
+    int n = Min(state->database_count, max);
+    memcpy(out, databases, sizeof(DatabaseEntry) * n);
     return n;
 }
 
@@ -773,6 +896,7 @@ void note_ended_run(Oid database) {
         DatabaseEntry *e = find_database(database, false);
         if (e != NULL)
             e->ended_runs = true;
+        hand_over_due(database, GetCurrentTimestamp());  // an executor records it, one is started if none is there
     }
     wake_database_executors(database);
     wake_launcher();
@@ -822,9 +946,7 @@ void forget_database(Oid database) {
         return;
     {
         Locked lock;
-        DatabaseEntry *e = find_database(database, false);
-        if (e != NULL)
-            memset(e, 0, sizeof *e);
+        free_database(database);
     }
     wake_launcher();
 }

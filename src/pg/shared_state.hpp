@@ -8,8 +8,11 @@ extern "C" {
 #include "storage/latch.h"
 }
 
-constexpr int kMaxDatabases = 256;
-constexpr int kMaxDeferredRuns = 16;      // runs an executor keeps whose recording waits for a lock (deferred_runs.hpp)
+constexpr int kMaxDeferredRuns = 16;
+// Worker slots shared between databases (launcher.cpp, executor.cpp): the launcher starts a database's executor this
+// long before its next due time; while another database waits for a slot, a busy executor leaves after this turn.
+constexpr long kLaunchLeadMs = 300;
+constexpr long kTurnMs = 1000;      // runs an executor keeps whose recording waits for a lock (deferred_runs.hpp)
 constexpr int kRateLimitedWarnings = 3;  // kinds of rate-limited warnings (run_log.hpp)
 
 // An executor's public state; task_id is 0 while it runs nothing.
@@ -33,14 +36,16 @@ struct ExecutorSlot {
     TimestampTz since;         // when it last started, or began to wait for a permit, or ended a run (chronos.executors)
     uint64 permit_ticket;      // while it waits for a permit: its place in the queue (lower waited longer)
     bool retiring;             // gives its worker slot back to another database (over the database's executor cap)
+    TimestampTz attached_at;   // when it started serving its database
     int deferred_count;        // runs over, whose recording waits for a lock (deferred_runs.hpp)
     int64 deferred[kMaxDeferredRuns];  // their tasks
 };
 
-// What the launcher knows of a database.
+// What the launcher knows of a database. There is an entry only for a database known to have the extension, or being
+// checked for it; at most chronos.max_databases entries.
 struct DatabaseEntry {
     Oid database;              // InvalidOid: entry free
-    bool served;               // has the extension (as far as we know); the launcher keeps an executor there
+    bool served;               // has the extension (as far as we know), or is being checked: executors may attach
     bool has_extension;        // known to have it: CREATE EXTENSION, a task committed there, or an executor found it
     int executor_cap;          // most executors it may have now, set by the launcher when slots are short; 0: no cap
     bool quiesced;             // being dropped or copied: no executor may connect
@@ -53,8 +58,13 @@ struct DatabaseEntry {
     int64 warnings_held[kRateLimitedWarnings];    // of each kind, how many were held back since
     bool due_pending;          // a due time that no watcher took (none was watching, or the watcher left the watch):
     TimestampTz pending_due;   // the next watcher wakes by then (take_watch)
+    TimestampTz pending_since; // when due_pending was set
     uint64 served_generation;  // times the database was marked served: an executor that found no extension withdraws
                                // the service only if it was not marked served again since it attached
+    TimestampTz next_due;      // when it needs an executor again, as its last executor left it (DT_NOEND: nothing
+                               // due); the launcher starts one a little before, or at pending_due if that is earlier
+    int failed_starts;         // executors of it that exited with an error in a row (the launcher backs off)
+    TimestampTz prune_after;   // when its expired runs are to be deleted next (by whichever executor is there then)
 };
 
 void request_shared_state(void);
@@ -112,13 +122,37 @@ void request_manual_runs(Oid database);
 // Whether manual runs were requested in `database`; clears the request.
 bool take_manual_request(Oid database);
 
+// Wakes the executors that wait for work, in every database (the launcher: a database waits for a worker slot).
+void wake_idle_executors_everywhere(void);
 // Wakes every executor of `database` (they re-check whether the extension is still there).
 void wake_database_executors(Oid database);
 
-// Database entries. Marking a database served says it has the extension; considering one (the launcher, at start, for
-// every database that accepts connections) has its first executor check.
+// Database entries. Marking a database served says it has the extension (an executor is started there, which looks at
+// its tasks); marking it not served forgets it. Considering one (the launcher, for each database it has not checked
+// yet) has an executor check; false when the table of databases is full.
 void mark_database_served(Oid database, bool served);
-void consider_database(Oid database);
+// An executor found the extension in its database.
+void confirm_database_served(Oid database);
+bool consider_database(Oid database);
+// When `entry`'s database next needs an executor: its next_due, or a due time handed over since (DT_NOEND: none).
+TimestampTz database_due_at(const DatabaseEntry *entry);
+// An executor about to leave its database records when the database next needs one (DT_NOEND: it does not know, as
+// an executor that is not the watcher); the earliest any executor of the visit records is kept. A due time handed
+// over before `looked_at` (when it last looked at the catalog) was seen by that look, and is dropped.
+void set_database_next_due(TimestampTz due, TimestampTz looked_at);
+// The launcher says whether a database with due work waits for a worker slot; while one does, idle executors leave
+// at once and a busy one leaves after its turn.
+void set_slots_contended(bool contended);
+bool slots_contended(void);
+// An executor's health, for the launcher's back-off: one that exits with an error counts a failed start (unless it
+// has since run a step), one that completed a step resets the count.
+void note_executor_failure(void);
+void note_executor_healthy(void);
+// When this executor attached.
+TimestampTz executor_attached_at(void);
+// When this executor's database's expired runs are to be deleted next, shared by its executors over their visits.
+TimestampTz next_prune_of_database(void);
+void set_next_prune_of_database(TimestampTz at);
 // Fair share of the worker slots (launcher.cpp): the most executors `database` may have now (0: no cap but
 // chronos.max_workers). Lowering it below the executors there wakes the idle ones, and those over the cap give their
 // slot back (executor_should_retire).

@@ -311,6 +311,15 @@ int64 prune_history(TimestampTz cutoff) {
     return rc == SPI_OK_DELETE ? (int64)SPI_processed : 0;
 }
 
+TimestampTz oldest_run_start(void) {
+    int rc = SPI_execute("SELECT started_at FROM chronos.runs ORDER BY run_id LIMIT 1", true, 1);
+    if (rc != SPI_OK_SELECT || SPI_processed == 0)
+        return DT_NOEND;
+    bool isnull;
+    Datum value = binary_column(1, &isnull);
+    return isnull ? DT_NOEND : DatumGetTimestampTz(value);
+}
+
 namespace {
 
 // The log line of a run recover_interrupted_runs() marked interrupted, from its recovery statement's row `row`.

@@ -85,6 +85,8 @@ char *record_run_end(const ClaimedTask *task, int64 run_id, const RunRecord *rec
 
 // Deletes up to one batch of runs that started before `cutoff`; returns how many.
 int64 prune_history(TimestampTz cutoff);
+// When the oldest run kept (by run_id, an index look-up) started; DT_NOEND when none is kept.
+TimestampTz oldest_run_start(void);
 
 // Marks runs left 'running' by processes that are no longer running them as 'interrupted' and reschedules their tasks.
 // A run whose task row a session locks is left (*left set) for a later call.

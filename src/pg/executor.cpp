@@ -39,11 +39,14 @@ constexpr long kLingerMs = 5 * 1000L;          // an idle executor leaves its da
                                                // database waits for a worker slot), unless work is due by then
 constexpr long kPruneEveryMs = 60 * 1000L;     // how often an executor there deletes a database's expired runs
 constexpr long kPruneBacklogMs = 1000L;        // … while a full batch was deleted last time
-constexpr long kPruneVisitMs = 60 * 60 * 1000L;  // a database with nothing due is visited this often for it
+constexpr long kPruneVisitMs = 60 * 60 * 1000L;  // a database with runs kept is visited at least this often for it
 constexpr int kHeldRowRetryMs = 20;            // a due task whose row another session holds is looked at this often
 
 MemoryContext error_context;
 bool healthy = false;          // this executor completed a step
+// The earliest due time its last step saw (DT_NOBEGIN before its first: look at once), what it tells the launcher
+// when it leaves.
+TimestampTz known_next_due = DT_NOBEGIN;
 
 // The step's results live outside any stack frame: they are set inside PG_TRY.
 Step last_step;
@@ -121,11 +124,26 @@ void prune_expired_runs(TimestampTz next_due) {
 // records when the database next needs an executor — its next due task, or the next deletion of expired runs — for
 // the launcher, which starts one a little before then. A task committed meanwhile is handed over at its exit.
 void leave_database(TimestampTz next_due) {
-    TimestampTz due = next_due;
-    if (chronos_history_retention_s > 0)
-        due = Min(due, Max(next_prune_of_database(),
-                           TimestampTzPlusMilliseconds(GetCurrentTimestamp(), prune_backlog ? kPruneEveryMs
-                                                                                             : kPruneVisitMs)));
+    TimestampTz now = GetCurrentTimestamp();
+    TimestampTz due = next_due <= now ? now : next_due;
+    if (chronos_history_retention_s > 0) {
+        // Expired runs are deleted at the next visit after the oldest run kept expires (within a minute of then,
+        // and at least hourly while they go on expiring).
+        TimestampTz expires = DT_NOEND;
+        SetCurrentStatementStartTimestamp();
+        StartTransactionCommand();
+        SPI_connect();
+        PushActiveSnapshot(GetTransactionSnapshot());
+        TimestampTz oldest = extension_is_installed() ? oldest_run_start() : DT_NOEND;
+        SPI_finish();
+        PopActiveSnapshot();
+        CommitTransactionCommand();
+        if (oldest != DT_NOEND)
+            expires = oldest + (TimestampTz)chronos_history_retention_s * USECS_PER_SEC;
+        TimestampTz earliest = Max(next_prune_of_database(),
+                                   TimestampTzPlusMilliseconds(now, prune_backlog ? kPruneBacklogMs : kPruneEveryMs));
+        due = Min(due, Min(Max(expires, earliest), TimestampTzPlusMilliseconds(now, kPruneVisitMs)));
+    }
     set_database_next_due(due, last_catalog_look());
     proc_exit(0);
 }
@@ -230,9 +248,10 @@ void executor_loop(void) {
             ConfigReloadPending = false;
             ProcessConfigFile(PGC_SIGHUP);
         }
-        // Another database needs this worker slot more: give it back (this executor holds no permit and runs nothing).
-        if (executor_should_retire())
-            leave_database(DT_NOEND);  // others stay: the watcher knows the next due time
+        // Another database needs this worker slot more, or nothing may run now: give it back (this executor holds no
+        // permit and runs nothing); the launcher starts one again when work is due and may run.
+        if (executor_should_retire() || !chronos_enabled)
+            leave_database(known_next_due);
         last_step = Step::idle;
         next_due = DT_NOEND;
         due_together = 0;
@@ -241,28 +260,34 @@ void executor_loop(void) {
         // Runs whose recording waited for a session's lock: recorded once it is free (no permit needed).
         if (next_deferred_retry() <= GetCurrentTimestamp())
             (void)record_deferred_runs();
-        if (chronos_enabled && take_run_permit(chronos_max_workers)) {
-            PG_TRY();
-            {
-                TimestampTz due = DT_NOEND;
-                int together = 0;
-                last_step = run_one_step(&due, &together);
-                next_due = due;
-                due_together = together;
-            }
-            PG_CATCH();
-            {
-                recover_from_error();
-                last_step = Step::ran;
-                next_due = DT_NOBEGIN;
-            }
-            PG_END_TRY();
-            give_run_permit(chronos_max_workers);
+        if (!take_run_permit(chronos_max_workers)) {
+            // Every run permit is taken: this executor is queued for one (a permit given back wakes it).
+            (void)WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH, kSafetyPollMs,
+                            PG_WAIT_EXTENSION);
+            ResetLatch(MyLatch);
+            continue;
         }
+        PG_TRY();
+        {
+            TimestampTz due = DT_NOEND;
+            int together = 0;
+            last_step = run_one_step(&due, &together);
+            next_due = due;
+            due_together = together;
+        }
+        PG_CATCH();
+        {
+            recover_from_error();
+            last_step = Step::ran;
+            next_due = DT_NOBEGIN;
+        }
+        PG_END_TRY();
+        give_run_permit(chronos_max_workers);
         if (last_step == Step::extension_gone) {
             withdraw_database_service(MyDatabaseId);
             proc_exit(0);
         }
+        known_next_due = next_due;
         if (!healthy) {
             healthy = true;
             note_executor_healthy();
@@ -273,7 +298,7 @@ void executor_loop(void) {
         if (slots_contended() && next_deferred_retry() == DT_NOEND &&
             (next_due > TimestampTzPlusMilliseconds(now, kLaunchLeadMs) ||
              now - executor_attached_at() >= kTurnMs * 1000))
-            leave_database(next_due <= now ? now : next_due);
+            leave_database(next_due);
         if (last_step == Step::ran && next_due <= now)
             continue;
         // Nothing could be claimed although a task is due: another session holds its row. Look again a little later,
@@ -284,7 +309,7 @@ void executor_loop(void) {
         if (recovery_retry_at != 0)
             next_due = Min(next_due, recovery_retry_at);
         if (!wait_for_work(next_due, due_together) && next_deferred_retry() == DT_NOEND && recovery_retry_at == 0)
-            leave_database(next_due);
+            leave_database(known_next_due);
     }
 }
 

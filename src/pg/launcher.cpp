@@ -274,6 +274,10 @@ long serve_databases(void) {
     TimestampTz now = GetCurrentTimestamp();
     long sleep_ms = kIdleWakeMs;
     forget_stopped_executors(now);
+    if (!chronos_enabled) {
+        set_slots_contended(false);
+        return sleep_ms;  // nothing runs: no executor is started (a reload turning it on wakes the launcher)
+    }
     DatabaseEntry *entries =
         static_cast<DatabaseEntry *>(palloc(sizeof(DatabaseEntry) * Max(chronos_max_databases, 1)));
     int n = copy_database_entries(entries, chronos_max_databases);
@@ -406,7 +410,11 @@ extern "C" void chronos_launcher_main(Datum) {
         CHECK_FOR_INTERRUPTS();
         if (ConfigReloadPending) {
             ConfigReloadPending = false;
+            int retention = chronos_history_retention_s;
             ProcessConfigFile(PGC_SIGHUP);
+            // Runs may have expired under the new retention: every database is visited to delete them.
+            if (chronos_history_retention_s != retention)
+                visit_every_database();
         }
     }
 }

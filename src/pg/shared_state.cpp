@@ -646,6 +646,15 @@ void set_database_next_due(TimestampTz due, TimestampTz looked_at) {
         e->due_pending = false;
 }
 
+void visit_every_database(void) {
+    TimestampTz now = GetCurrentTimestamp();
+    Locked lock;
+    for (int i = 0; i < state->database_count; i++) {
+        databases[i].next_due = Min(databases[i].next_due, now);
+        databases[i].prune_after = Min(databases[i].prune_after, now);
+    }
+}
+
 void set_slots_contended(bool contended) {
     Locked lock;
     state->slots_contended = contended;

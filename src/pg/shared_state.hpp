@@ -140,6 +140,8 @@ TimestampTz database_due_at(const DatabaseEntry *entry);
 // an executor that is not the watcher); the earliest any executor of the visit records is kept. A due time handed
 // over before `looked_at` (when it last looked at the catalog) was seen by that look, and is dropped.
 void set_database_next_due(TimestampTz due, TimestampTz looked_at);
+// Every database with the extension is to be visited now (the launcher, after chronos.history_retention changed).
+void visit_every_database(void);
 // The launcher says whether a database with due work waits for a worker slot; while one does, idle executors leave
 // at once and a busy one leaves after its turn.
 void set_slots_contended(bool contended);

@@ -223,12 +223,10 @@ void log_backoff(Known *k, int failures, TimestampTz allowed_at, TimestampTz now
     k->failures_logged = failures;
     if (failures == 0)
         return;
-    long seconds;
-    int microseconds;
-    TimestampDifference(now, allowed_at, &seconds, &microseconds);
+    long seconds = allowed_at > now ? (long)((allowed_at - now + USECS_PER_SEC - 1) / USECS_PER_SEC) : 0;
     ereport(LOG, (errmsg("pg_chronos: the worker of database \"%s\" exited with an error %d time%s in a row; the "
                          "next starts in %ld s",
-                         k->name[0] ? k->name : "?", failures, failures == 1 ? "" : "s", seconds + 1),
+                         k->name[0] ? k->name : "?", failures, failures == 1 ? "" : "s", seconds),
                   errdetail("Each further failure doubles the wait, up to a minute; a worker that runs a step resets "
                             "it."),
                   errhint("The server log above says why the worker exited.")));

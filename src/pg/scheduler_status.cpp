@@ -33,8 +33,9 @@ extern "C" Datum chronos_check_preloaded(PG_FUNCTION_ARGS) {
 }
 
 // chronos.scheduler_status() → (preloaded, launcher_running, enabled, database_served, executors, runs_in_progress,
-// library_version). The database is served while the launcher keeps an executor connected to it (the executor leaves
-// a database whose catalog version the library does not serve). Runs in progress are counted as chronos.running_tasks()
+// library_version). The database is served while the launcher knows it has the extension (its executors connect when
+// a task is due and leave when none is, so `executors` is 0 while nothing is due; an executor leaves a database whose
+// catalog version the library does not serve, and the launcher forgets it). Runs in progress are counted as chronos.running_tasks()
 // shows them: only runs of tasks whose owner the caller is a member of.
 extern "C" Datum chronos_scheduler_status(PG_FUNCTION_ARGS) {
     TupleDesc desc;
@@ -58,7 +59,7 @@ extern "C" Datum chronos_scheduler_status(PG_FUNCTION_ARGS) {
             visible_runs++;
 
     bool launcher_running = view.launcher_pid != 0;
-    bool served = launcher_running && view.database_served && !view.database_quiesced && executors.count > 0;
+    bool served = launcher_running && view.database_served && !view.database_quiesced;
     Datum values[7] = {BoolGetDatum(view.attached),   BoolGetDatum(launcher_running),
                        BoolGetDatum(chronos_enabled), BoolGetDatum(served),
                        Int32GetDatum(executors.count), Int32GetDatum(visible_runs),

@@ -979,6 +979,6 @@ void look_at_scheduler(Oid database, SchedulerView *out) {
     Locked lock;
     out->launcher_pid = state->launcher_pid;
     const DatabaseEntry *e = find_database(database, false);
-    out->database_served = e != NULL && e->served;
+    out->database_served = e != NULL && e->served && e->has_extension;
     out->database_quiesced = e != NULL && e->quiesced;
 }

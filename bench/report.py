@@ -159,6 +159,16 @@ elif RUNS:
     targets.append(("sustained: history bounded",
                     f"chronos.runs grew without bound: {RUNS['rows']:,} rows, {RUNS['mb']:.1f} MB after "
                     f"{R.get('sustained_seconds')} s ({RUNS['mb_per_hour']:+,.0f} MB/hour)", "FAIL"))
+runs, slots = num("databases_chronos_runs"), num("databases_chronos_slots")
+delay = num("databases_chronos_delay_max_ms")
+if runs is not None:
+    targets.append((f"{R.get('databases', '40')} databases with a task every 5 s, max_worker_processes = "
+                    f"{R.get('databases_worker_processes', '8')}: every slot runs, each within about 2 s",
+                    f"{runs:,.0f} runs of {fmt(slots)} slots; starting delay p50 "
+                    f"{fmt(num('databases_chronos_delay_p50_ms'), 0, ' ms')}, p95 "
+                    f"{fmt(num('databases_chronos_delay_p95_ms'), 0, ' ms')}, max {fmt(delay, 0, ' ms')} (pg_cron: "
+                    f"{fmt(num('databases_cron_runs'))} runs of {fmt(num('databases_cron_slots'))})",
+                    verdict(None if slots is None or delay is None else runs >= slots and delay <= 2000)))
 cpr, rec = num("bookkeeping_chronos_commits_per_run"), num("bookkeeping_chronos_commit_records_per_run")
 targets.append(("one transaction per transactional run",
                 f"{fmt(rec, 3)} write transactions per run (commit records in the WAL); pg_stat_database counts "

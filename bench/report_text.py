@@ -222,6 +222,22 @@ def render(R, targets, memory, runs, plots):
             f"{f(key + '_wal_fpi_bytes_per_run')} |")
     add("")
 
+    if v("databases_chronos_runs", ""):
+        add("## 6. Many databases\n")
+        add(f"Both clusters restart with `max_worker_processes = {v('databases_worker_processes')}`, and "
+            f"{v('databases')} databases each get one task due at the same instants as the others, so that the "
+            "databases take turns for the worker slots. pg_chronos: a loop task `@every 5s` per database for "
+            f"{v('databases_seconds')} s; the delay is `started_at - scheduled_for`. pg_cron 1.4 schedules by the "
+            "minute: a job `* * * * *` per database (`cron.schedule_in_database`, run by its background workers) for "
+            f"{v('databases_cron_boundaries')} minute boundar{'y' if v('databases_cron_boundaries') == '1' else 'ies'}; "
+            "the delay is the start after the minute.\n")
+        add("| | runs / due | starting delay p50, ms | p95, ms | max, ms |")
+        add("|---|---:|---:|---:|---:|")
+        for key, label in (("databases_chronos", "pg_chronos"), ("databases_cron", "pg_cron")):
+            add(f"| {label} | {f(key + '_runs')} / {f(key + '_slots')} | {f(key + '_delay_p50_ms')} | "
+                f"{f(key + '_delay_p95_ms')} | {f(key + '_delay_max_ms')} |")
+        add("")
+
     missed = R.get("_open_targets", "")
     if missed:
         add("## Targets not met, and what would close them\n")

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Benchmarks pg_chronos against pg_cron 1.4 and pgbench: burst drain, start lateness, scale, sustained load and
-# bookkeeping cost, on two throwaway clusters with the same settings (one preloads pg_chronos, one pg_cron), run in turn.
+# Benchmarks pg_chronos against pg_cron 1.4 and pgbench: burst drain, start lateness, scale, sustained load,
+# bookkeeping cost and many databases, on two throwaway clusters with the same settings (one preloads pg_chronos, one pg_cron), run in turn.
 # Prints a table of ratios and targets, and writes docs/benchmarks/README.md with plots.
 #
 #   bench/run.sh            the suite, about 20 minutes on 2 cores
@@ -17,6 +17,7 @@ source "$BENCH_DIR/burst.sh"
 source "$BENCH_DIR/lateness.sh"
 source "$BENCH_DIR/scale.sh"
 source "$BENCH_DIR/sustained.sh"
+source "$BENCH_DIR/databases.sh"
 
 SCRIPT_STARTED=$(now_s)
 mode=default
@@ -32,9 +33,9 @@ done
 
 # Window lengths per mode (seconds).
 case $mode in
-    quick) LATENESS_S=30 TRICKLE_S=20 CRON_LATENESS_MINUTES=1 CRON_10K_CAP_S=30 SUSTAINED_S=120 RETENTION=30s ;;
-    long) LATENESS_S=120 TRICKLE_S=120 CRON_LATENESS_MINUTES=5 CRON_10K_CAP_S=300 SUSTAINED_S=600 RETENTION=2min ;;
-    *) LATENESS_S=60 TRICKLE_S=60 CRON_LATENESS_MINUTES=3 CRON_10K_CAP_S=300 SUSTAINED_S=300 RETENTION=1min ;;
+    quick) LATENESS_S=30 TRICKLE_S=20 CRON_LATENESS_MINUTES=1 CRON_10K_CAP_S=30 SUSTAINED_S=120 RETENTION=30s DATABASES_S=60 ;;
+    long) LATENESS_S=120 TRICKLE_S=120 CRON_LATENESS_MINUTES=5 CRON_10K_CAP_S=300 SUSTAINED_S=600 RETENTION=2min DATABASES_S=300 ;;
+    *) LATENESS_S=60 TRICKLE_S=60 CRON_LATENESS_MINUTES=3 CRON_10K_CAP_S=300 SUSTAINED_S=300 RETENTION=1min DATABASES_S=120 ;;
 esac
 LATENESS_RATE=100     # once tasks a second in scenario 2
 LATENESS_LOOPS=10     # '* * * * * *' loop tasks beside them
@@ -158,6 +159,13 @@ suite() {
     load_begin
     sustained "$SUSTAINED_S" "$SUSTAINED_TASKS" "$RETENTION"
     load_end sustained
+
+    step "6. many databases: $DATABASES databases with a task every 5 s, max_worker_processes = $DATABASES_WORKER_PROCESSES, for $DATABASES_S s each"
+    put databases "$DATABASES"
+    put databases_worker_processes "$DATABASES_WORKER_PROCESSES"
+    put databases_seconds "$DATABASES_S"
+    chronos_databases "$DATABASES_S"
+    cron_databases "$DATABASES_S"
 
     put machine_load_end "$(cut -d ' ' -f 1-3 /proc/loadavg)"
     put total_seconds "$(seconds_since "$SCRIPT_STARTED")"

@@ -408,3 +408,35 @@ UPDATE chronos.tasks SET remark = 'x' WHERE name = 'lim';
 ROLLBACK;
 SELECT count(*) AS stored FROM chronos.tasks WHERE name LIKE 'lim%';
 DELETE FROM chronos.tasks WHERE name LIKE 'lim%';
+
+-- Times and intervals are stored as written, whatever the writer's DateStyle, TimeZone and IntervalStyle: the trigger
+-- reads and writes the row in ISO style (a zone abbreviation in another style may name another zone).
+SET DateStyle = 'SQL, DMY';
+SET TimeZone = 'Asia/Kolkata';
+INSERT INTO chronos.tasks (name, command, start_time, retry_delay)
+VALUES ('styled', 'SELECT 1', '2030-01-15 10:00+05:30', '90 seconds');
+SET DateStyle = 'Postgres, MDY';
+SET TimeZone = 'NZDT+12';
+SET IntervalStyle = 'sql_standard';
+INSERT INTO chronos.tasks (name, command, start_time, retry_delay, end_time, schedule)
+VALUES ('styled loop', 'SELECT 1', '2030-01-15 10:00+00', '1 day 2 hours', '2031-01-01 00:00+00', '@every 1h');
+UPDATE chronos.tasks SET max_retries = 2 WHERE name = 'styled loop';
+-- out of range however it is written
+INSERT INTO chronos.tasks (name, command, end_time, schedule)
+VALUES ('styled late', 'SELECT 1', '9000-01-01 10:00+00', '@every 1h');
+SET DateStyle = 'ISO';
+SET TimeZone = 'UTC';
+SET IntervalStyle = 'postgres';
+SELECT name, start_time, next_exec_time, end_time, retry_delay FROM chronos.tasks WHERE name LIKE 'styled%' ORDER BY name;
+DELETE FROM chronos.tasks WHERE name LIKE 'styled%';
+
+-- Transaction control that only one setting of standard_conforming_strings reads is refused, with either setting.
+SET escape_string_warning = off;
+SET standard_conforming_strings = off;
+INSERT INTO chronos.tasks (command, start_time) VALUES ($c$SELECT 'x\'; COMMIT; -- '$c$, '2030-01-01');
+SET standard_conforming_strings = on;
+INSERT INTO chronos.tasks (command, start_time) VALUES ($c$SELECT 'x\'; COMMIT; -- '$c$, '2030-01-01');
+INSERT INTO chronos.tasks (command, start_time) VALUES ($c$SELECT 'x\'; SELECT 2 -- '$c$, '2030-01-01')
+RETURNING command;
+DELETE FROM chronos.tasks WHERE start_time = '2030-01-01' AND starts_with(command, $c$SELECT 'x\$c$);
+RESET escape_string_warning;

@@ -14,7 +14,7 @@ CREATE DATABASE chronos_cron_other;
 -- The README's grants for a role that schedules tasks, and pg_cron's for a role that schedules jobs.
 GRANT USAGE ON SCHEMA chronos TO chronos_cron_alice, chronos_cron_bob, chronos_cron_reader;
 GRANT SELECT, INSERT, UPDATE, DELETE ON chronos.tasks TO chronos_cron_alice, chronos_cron_bob, chronos_cron_reader;
-GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA chronos TO chronos_cron_alice, chronos_cron_bob, chronos_cron_reader;
+GRANT USAGE ON ALL SEQUENCES IN SCHEMA chronos TO chronos_cron_alice, chronos_cron_bob, chronos_cron_reader;
 GRANT USAGE ON SCHEMA cron TO chronos_cron_alice, chronos_cron_bob, chronos_cron_reader;
 
 --

@@ -15,7 +15,7 @@ GRANT USAGE ON SCHEMA chronos TO chronos_app_a, chronos_app_b, chronos_ops, chro
 GRANT SELECT, INSERT, UPDATE, DELETE ON chronos.tasks TO chronos_app_a, chronos_app_b, chronos_ops, chronos_leaver;
 GRANT SELECT ON chronos.runs, chronos.task_status, chronos.running, chronos.history
    TO chronos_app_a, chronos_app_b, chronos_ops, chronos_leaver;
-GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA chronos TO chronos_app_a, chronos_app_b, chronos_ops, chronos_leaver;
+GRANT USAGE ON ALL SEQUENCES IN SCHEMA chronos TO chronos_app_a, chronos_app_b, chronos_ops, chronos_leaver;
 GRANT EXECUTE ON FUNCTION chronos.schedule(text, text, text, text, timestamptz),
                           chronos.run_at(text, timestamptz, text), chronos.unschedule(text)
    TO chronos_app_a, chronos_app_b, chronos_ops, chronos_leaver;

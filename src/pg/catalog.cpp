@@ -6,6 +6,7 @@
 #include "columns.hpp"
 #include "next_exec_time.hpp"
 #include "run_log.hpp"
+#include "run_journal.hpp"
 #include "settings.hpp"
 #include "shared_state.hpp"
 
@@ -381,7 +382,9 @@ int recover_interrupted_runs(bool *left) {
         int64 task_id = DatumGetInt64(SPI_getbinval(row, found->tupdesc, 1, &isnull));
         Datum run_id = SPI_getbinval(row, found->tupdesc, 2, &no_run);
         Datum pid = SPI_getbinval(row, found->tupdesc, 3, &no_pid);
-        if (!no_pid && executor_runs_task(DatumGetInt32(pid), task_id))
+        // A live executor runs it, or the journal of the one that ran it is to be recorded (it may be taken by
+        // another executor's recovery this moment): not this run to recover.
+        if (!no_pid && (executor_runs_task(DatumGetInt32(pid), task_id) || journal_left_by(DatumGetInt32(pid))))
             continue;
         bool task_is_run = false;
         for (int k = 0; k < running_count; k++)

@@ -193,7 +193,8 @@ void add_run_of(RunState *state, Oid owner) {
 }
 
 bool at_cap(const RunState *state, Oid owner) {
-    return chronos_max_runs_per_owner > 0 && runs_of(state, owner) >= chronos_max_runs_per_owner;
+    int cap = owner_run_cap();
+    return cap > 0 && runs_of(state, owner) >= cap;
 }
 
 // Whether the row version in `slot` may still be claimed: due (status 'scheduled', next_exec_time <= now) for a due
@@ -501,7 +502,7 @@ bool claim_from(const char *index_name, bool manual, TimestampTz now, int count_
             int than_runs = at_cap(&state, owner) ? INT_MAX : runs;
             bool fairer = fairness_look_needed(owner, than_runs, &state, now) &&
                           find_fairer_row(rel, owner_index, owner, than_runs, &state, now, locked, &tid, &other);
-            if (fairer && reserve_owner_run(other, chronos_max_runs_per_owner)) {
+            if (fairer && reserve_owner_run(other, owner_run_cap())) {
                 if (lock_row(rel, tid, locked, false, now)) {
                     copy_claimed(locked, context, false, now, task);
                     claimed = true;
@@ -513,7 +514,7 @@ bool claim_from(const char *index_name, bool manual, TimestampTz now, int count_
                 release_owner_run();
             }
         }
-        if (!reserve_owner_run(owner, chronos_max_runs_per_owner)) {
+        if (!reserve_owner_run(owner, owner_run_cap())) {
             if (fairness_checked)
                 break;  // its owner is at the cap, and no other owner has a due row this claim could take
             continue;
@@ -554,7 +555,7 @@ int claim_lock_backoff_ms(void) {
     return lock_backoff_ms;
 }
 
-RecordingLock lock_for_recording(int64 task_id, LockHolder *holder) {
+RecordingLock lock_for_recording(int64 task_id, LockHolder *holder, ClaimedTask *task) {
     holder->what = NULL;
     holder->pid = 0;
     const char *const names[2] = {"tasks", "runs"};
@@ -593,6 +594,10 @@ RecordingLock lock_for_recording(int64 task_id, LockHolder *holder) {
                                             &failure);
         if (locked == TM_Ok) {
             result = RecordingLock::locked;
+            if (task != NULL) {
+                find_columns(rel, kColumnNames, column_count, &columns);
+                copy_claimed(slot, CurrentMemoryContext, false, GetCurrentTimestamp(), task);
+            }
         } else if (locked == TM_WouldBlock) {
             result = RecordingLock::busy;
             holder->what = "the task's row of chronos.tasks";

@@ -3,6 +3,8 @@
 #pragma once
 #include "postgres.hpp"
 
+#include "catalog.hpp"
+
 // 0 when the last claim could take its locks; otherwise a session holds (or waits for) a lock on chronos.tasks,
 // chronos.runs or an index a claim scans, nothing was claimed, and the executor should give back its permit and look
 // again after this many milliseconds (100 ms at first, doubling up to 1 s while the lock is held). The log says what
@@ -19,5 +21,6 @@ struct LockHolder {
 
 // Locks chronos.tasks and chronos.runs in ROW EXCLUSIVE mode and the row of task `task_id`, each only if that needs no
 // wait, inside the current transaction (locks taken are kept to its end). busy: a session holds one of them (*holder
-// says which); the caller records later, holding no run permit meanwhile. task_gone: there is no such row.
-RecordingLock lock_for_recording(int64 task_id, LockHolder *holder);
+// says which); the caller records later, holding no run permit meanwhile. task_gone: there is no such row. When
+// `task` is given, a locked row is copied into it (as a claim would copy it, in the current memory context).
+RecordingLock lock_for_recording(int64 task_id, LockHolder *holder, ClaimedTask *task = NULL);

@@ -108,7 +108,9 @@ bool classify_plain_statement(const char *command, CommandKind *kind) {
     return false;
 }
 
-CommandKind classify_command(const char *command) {
+namespace {
+
+CommandKind classify_parsed(const char *command) {
     CommandKind kind = {0, false, NULL, NULL, false, NULL};
     List *trees = raw_parser(command, RAW_PARSE_DEFAULT);
     ListCell *lc;
@@ -127,6 +129,52 @@ CommandKind classify_command(const char *command) {
             while (isspace((unsigned char)*source))
                 source++;
             kind.transaction_control_tag = transaction_statement_name(castNode(TransactionStmt, stmt), source);
+        }
+    }
+    return kind;
+}
+
+// The command as the other setting of standard_conforming_strings reads it; false when that reading is not valid SQL.
+bool classify_other_reading(const char *command, CommandKind *kind) {
+    MemoryContext context = CurrentMemoryContext;
+    bool saved = standard_conforming_strings;
+    bool saved_warning = escape_string_warning;  // the other reading is not the writer's: no warning of it
+    volatile bool parsed = false;
+    standard_conforming_strings = !saved;
+    escape_string_warning = false;
+    PG_TRY();
+    {
+        *kind = classify_parsed(command);
+        parsed = true;
+    }
+    PG_CATCH();
+    {
+        standard_conforming_strings = saved;
+        escape_string_warning = saved_warning;
+        MemoryContextSwitchTo(context);
+        FlushErrorState();
+    }
+    PG_END_TRY();
+    standard_conforming_strings = saved;
+    escape_string_warning = saved_warning;
+    return parsed;
+}
+
+}  // namespace
+
+CommandKind classify_command(const char *command) {
+    CommandKind kind = classify_parsed(command);
+    // Backslashes in quoted strings are read one way or the other depending on standard_conforming_strings, which a
+    // writer's session, and a run's owner's login settings, may turn off: what either reading finds counts.
+    CommandKind other;
+    if (strchr(command, '\\') != NULL && classify_other_reading(command, &other)) {
+        if (other.needs_top_level && !kind.needs_top_level) {
+            kind.needs_top_level = true;
+            kind.top_level_reason = other.top_level_reason;
+        }
+        if (other.transaction_control && !kind.transaction_control) {
+            kind.transaction_control = true;
+            kind.transaction_control_tag = other.transaction_control_tag;
         }
     }
     return kind;

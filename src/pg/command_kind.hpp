@@ -18,7 +18,9 @@ struct CommandKind {
     const char *transaction_control_tag;  // the first such statement as written, e.g. "END" or "ROLLBACK TO SAVEPOINT"
 };
 
-// Parses `command` (ERROR on a syntax error) and classifies it.
+// Parses `command` (ERROR on a syntax error) and classifies it. A command with a backslash is also read with the other
+// setting of standard_conforming_strings: transaction control or a top-level statement found in either reading counts,
+// so that a writer's or an owner's setting cannot hide one from the check.
 CommandKind classify_command(const char *command);
 
 // The 0A000 error refusing a command with transaction control: `column` is "command" or "on_failure".

@@ -288,6 +288,12 @@ void executor_loop(void) {
             proc_exit(0);
         }
         known_next_due = next_due;
+        // A run loaded a library: this session may hold what the library keeps for it (a dblink connection), which
+        // the next run, perhaps of another owner, could use. A new executor takes over.
+        if (run_loaded_a_library() && next_deferred_retry() == DT_NOEND) {
+            ereport(DEBUG1, (errmsg("pg_chronos: worker leaves: a run loaded a library into its session")));
+            leave_database(DT_NOBEGIN);
+        }
         if (!healthy) {
             healthy = true;
             note_executor_healthy();
@@ -313,10 +319,24 @@ void executor_loop(void) {
     }
 }
 
+// A worker waits at most this long for a lock while it connects and prepares its database: a session that holds
+// one (ALTER DATABASE … RENAME or LOCK TABLE chronos.tasks in an open transaction) would otherwise keep the worker,
+// and its slot, for as long as it likes. The worker exits with the error instead; the launcher retries with back-off.
+constexpr const char *kStartLockTimeout = "1s";
+
+void start_context(void *) {
+    errcontext("pg_chronos worker starting in its database (it waits at most %s for a lock, then retries later)",
+               kStartLockTimeout);
+}
+
 // At start: leave if the extension is not (or no longer) there; repair runs a stopped worker left behind.
 bool prepare_database(void) {
+    ErrorContextCallback context = {error_context_stack, start_context, NULL};
+    error_context_stack = &context;
     SetCurrentStatementStartTimestamp();
     StartTransactionCommand();
+    (void)set_config_option("lock_timeout", kStartLockTimeout, PGC_SUSET, PGC_S_SESSION, GUC_ACTION_LOCAL, true, 0,
+                            false);
     SPI_connect();
     PushActiveSnapshot(GetTransactionSnapshot());
     bool installed = extension_is_installed();
@@ -346,6 +366,7 @@ bool prepare_database(void) {
     SPI_finish();
     PopActiveSnapshot();
     CommitTransactionCommand();
+    error_context_stack = context.previous;
     if (recovered > 0)
         ereport(LOG, (errmsg("pg_chronos: marked %d run(s) left behind by a stopped worker as interrupted", recovered)));
     return installed;
@@ -356,12 +377,14 @@ bool prepare_database(void) {
 namespace {
 
 // An executor that exits with an error counts against its database's starts (the launcher backs off); a clean exit
-// (leaving, retiring) does not.
+// (leaving, retiring) does not, nor one during a run: that run is the task's doing, recorded by the next executor
+// against the task (its crash_count), and must not hold back the database's other tasks.
 void note_exit(int code, Datum) {
-    if (code != 0) {
+    if (code == 0)
+        return;
+    if (!journal_run_in_progress())
         note_executor_failure();
-        set_database_next_due(GetCurrentTimestamp(), 0);  // another comes, after the launcher's back-off
-    }
+    set_database_next_due(GetCurrentTimestamp(), 0);  // another comes (after the launcher's back-off, if any)
 }
 
 }  // namespace
@@ -375,8 +398,13 @@ extern "C" void chronos_executor_main(Datum main_arg) {
     if (!executor_attach(database))
         proc_exit(0);
     before_shmem_exit(note_exit, 0);
+    pin_worker_settings();
     capture_server_settings();
+    ErrorContextCallback context = {error_context_stack, start_context, NULL};
+    error_context_stack = &context;
+    SetConfigOption("lock_timeout", kStartLockTimeout, PGC_SUSET, PGC_S_OVERRIDE);
     BackgroundWorkerInitializeConnectionByOid(database, InvalidOid, 0);
+    error_context_stack = context.previous;
     // The database's ALTER DATABASE … SET settings, which its owner may choose, are undone: none may change who the
     // worker is, make its transactions read-only, turn its errors into exits or its lock waits into errors. A task
     // owner's login settings apply to its runs (session_settings.cpp).

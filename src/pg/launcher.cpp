@@ -45,6 +45,8 @@ constexpr long kLastBackoffMs = 60 * 1000;      // doubling with each further on
 constexpr long kWaitWarningMs = 10 * 1000;      // a database waiting this long for a slot is named in a warning,
 constexpr long kWarningEveryMs = 60 * 1000;     // at most once a minute
 constexpr long kLookUpEveryMs = 60 * 1000;      // a database's name and owner are looked up again after this
+constexpr long kRescanEveryMs = 10 * 1000;      // pg_database is read again for databases not checked yet
+constexpr long kTableFullWakeMs = 1000;         // while the table of databases is full, try again this often
 
 struct Executor {
     Oid database;
@@ -68,12 +70,46 @@ Known *known = NULL;
 int known_count = 0;
 int known_capacity = 0;
 
-// Databases not checked for the extension yet (all of them when the launcher starts).
-Oid *unchecked = NULL;
-int unchecked_count = 0;
+// A set of database OIDs (a few thousand at most, looked through once a pass).
+struct OidSet {
+    Oid *oids = NULL;
+    int count = 0;
+    int capacity = 0;
+
+    bool has(Oid oid) const {
+        for (int i = 0; i < count; i++)
+            if (oids[i] == oid)
+                return true;
+        return false;
+    }
+    void add(Oid oid) {
+        if (has(oid))
+            return;
+        if (count == capacity) {
+            capacity = Max(capacity * 2, 64);
+            oids = static_cast<Oid *>(oids == NULL ? MemoryContextAlloc(TopMemoryContext, sizeof(Oid) * capacity)
+                                                   : repalloc(oids, sizeof(Oid) * capacity));
+        }
+        oids[count++] = oid;
+    }
+    void remove(Oid oid) {
+        for (int i = 0; i < count; i++)
+            if (oids[i] == oid) {
+                oids[i] = oids[--count];
+                return;
+            }
+    }
+};
+
+// Databases to check for the extension (all of them when the launcher starts, then those that appear, become
+// servable, or found the table of databases full), and those checked: a later look at pg_database passes over them.
+OidSet unchecked;
+OidSet checked;
+TimestampTz rescanned_at = 0;
 
 TimestampTz wait_warned_at = 0;
 int64 wait_warnings_held = 0;
+TimestampTz full_warned_at = 0;
 
 int running_executors_in(Oid database) {
     int n = 0;
@@ -117,30 +153,56 @@ void refresh_known(const DatabaseEntry *entries, int n) {
         (void)known_database(executors[i].database);
 }
 
-// Every database that accepts connections and is not a template, to be checked for the extension.
-void list_all_databases(void) {
+// Reads pg_database: every database that accepts connections, is not a template, has no entry and was not checked is
+// to be checked for the extension (at start: every one). Checked databases that are gone are forgotten.
+void look_for_databases(const DatabaseEntry *entries, int n, TimestampTz now) {
+    OidSet seen;
     SetCurrentStatementStartTimestamp();
     StartTransactionCommand();
     PushActiveSnapshot(GetTransactionSnapshot());
     Relation rel = table_open(DatabaseRelationId, AccessShareLock);
     TableScanDesc scan = table_beginscan_catalog(rel, 0, NULL);
     HeapTuple tuple;
-    int capacity = 64;
-    unchecked = static_cast<Oid *>(MemoryContextAlloc(TopMemoryContext, sizeof(Oid) * capacity));
     while ((tuple = heap_getnext(scan, ForwardScanDirection)) != NULL) {
         Form_pg_database db = (Form_pg_database)GETSTRUCT(tuple);
-        if (!db->datallowconn || db->datistemplate)
+        seen.add(db->oid);
+        if (!db->datallowconn || db->datistemplate || checked.has(db->oid))
             continue;
-        if (unchecked_count == capacity) {
-            capacity *= 2;
-            unchecked = static_cast<Oid *>(repalloc(unchecked, sizeof(Oid) * capacity));
-        }
-        unchecked[unchecked_count++] = db->oid;
+        bool has_entry = false;
+        for (int i = 0; i < n && !has_entry; i++)
+            has_entry = entries[i].database == db->oid;
+        if (!has_entry)
+            unchecked.add(db->oid);
     }
     table_endscan(scan);
     table_close(rel, AccessShareLock);
     PopActiveSnapshot();
     CommitTransactionCommand();
+    for (int i = 0; i < checked.count;)
+        if (seen.has(checked.oids[i]))
+            i++;
+        else
+            checked.remove(checked.oids[i]);
+    if (seen.oids != NULL)
+        pfree(seen.oids);
+    rescanned_at = now;
+}
+
+void look_up(Known *k, TimestampTz now);
+
+// A database could not get an entry: the table is full (chronos.max_databases). Said at most once a minute.
+void warn_table_full(Oid database, TimestampTz now) {
+    if (full_warned_at != 0 && now - full_warned_at < kWarningEveryMs * 1000)
+        return;
+    full_warned_at = now;
+    Known *k = known_database(database);
+    look_up(k, now);
+    ereport(WARNING, (errcode(ERRCODE_CONFIGURATION_LIMIT_EXCEEDED),
+                      errmsg("pg_chronos: database \"%s\" is not served: chronos.max_databases (%d) databases with "
+                             "the extension are served already",
+                             k->name[0] ? k->name : "?", chronos_max_databases),
+                      errdetail("It is served as soon as another database loses the extension or is dropped."),
+                      errhint("Raise chronos.max_databases, then restart the server.")));
 }
 
 // Name, owner and whether an executor may connect (the database exists, accepts connections and is not a template: a
@@ -280,6 +342,16 @@ long serve_databases(void) {
         static_cast<DatabaseEntry *>(palloc(sizeof(DatabaseEntry) * Max(chronos_max_databases, 1)));
     int n = copy_database_entries(entries, chronos_max_databases);
     refresh_known(entries, n);
+    // Databases that found the table full are checked again; now and then pg_database is read for databases that
+    // appeared or became servable (a template no longer, connections allowed again).
+    Oid overflowed[kOverflowedDatabases];
+    int overflowed_count = take_overflowed_databases(overflowed, kOverflowedDatabases);
+    for (int i = 0; i < overflowed_count; i++) {
+        checked.remove(overflowed[i]);
+        unchecked.add(overflowed[i]);
+    }
+    if (rescanned_at == 0 || now - rescanned_at >= kRescanEveryMs * 1000)
+        look_for_databases(entries, n, now);
     Candidate *due = static_cast<Candidate *>(palloc(sizeof(Candidate) * (n + 1)));
     Candidate *extra = static_cast<Candidate *>(palloc(sizeof(Candidate) * (n + 1)));
     int due_count = 0, extra_count = 0;
@@ -329,6 +401,7 @@ long serve_databases(void) {
         Known *k = known_database(due[i].database);
         if (!k->servable) {
             forget_database(due[i].database);  // dropped, a template, or closed to connections
+            checked.remove(due[i].database);   // looked for again once it is servable
             continue;
         }
         if (!short_of_slots && start_executor(due[i].database, k->name)) {
@@ -345,21 +418,27 @@ long serve_databases(void) {
     for (int i = 0; i < extra_count && !short_of_slots; i++)
         for (int j = 0; j < extra[i].extra && !short_of_slots; j++)
             short_of_slots = !start_executor(extra[i].database, known_database(extra[i].database)->name);
-    if (!short_of_slots && unchecked_count > 0) {
+    bool table_full = false;
+    if (!short_of_slots && unchecked.count > 0) {
         SetCurrentStatementStartTimestamp();
         StartTransactionCommand();
-        while (unchecked_count > 0 && !short_of_slots) {
-            Oid database = unchecked[unchecked_count - 1];
+        while (unchecked.count > 0 && !short_of_slots) {
+            Oid database = unchecked.oids[unchecked.count - 1];
             Known *k = known_database(database);
             look_up(k, now);
             if (k->servable && running_executors_in(database) == 0) {
-                if (!consider_database(database))
-                    break;  // the table of databases is full (chronos.max_databases): checked later
+                if (!consider_database(database)) {
+                    table_full = true;  // checked once an entry is free
+                    warn_table_full(database, now);
+                    break;
+                }
                 short_of_slots = !start_executor(database, k->name);
                 if (short_of_slots)
                     break;
             }
-            unchecked_count--;
+            if (k->servable)
+                checked.add(database);
+            unchecked.remove(database);
         }
         CommitTransactionCommand();
     }
@@ -377,8 +456,8 @@ long serve_databases(void) {
     }
     if (waiting_count > 0)
         warn_waiting(waiting, waiting_count, now);
-    if (unchecked_count > 0)
-        sleep_ms = Min(sleep_ms, kContendedWakeMs);
+    if (unchecked.count > 0)
+        sleep_ms = Min(sleep_ms, table_full ? kTableFullWakeMs : kContendedWakeMs);
     pfree(entries);
     pfree(due);
     pfree(extra);
@@ -395,7 +474,6 @@ extern "C" void chronos_launcher_main(Datum) {
     BackgroundWorkerInitializeConnection(NULL, NULL, 0);
     pgstat_report_appname("pg_chronos launcher");
     launcher_attach();
-    list_all_databases();
 
     MemoryContext pass_context = AllocSetContextCreate(TopMemoryContext, "pg_chronos launcher", ALLOCSET_DEFAULT_SIZES);
     for (;;) {

@@ -28,7 +28,7 @@ int chronos_max_result_size = 1024;
 int chronos_max_payload_size = 1024 * 1024;
 int chronos_log_runs = LOG_RUNS_ALL;
 int chronos_max_crashes = 3;
-int chronos_max_runs_per_owner = 0;
+int chronos_max_runs_per_owner = -1;
 bool chronos_log_successful_runs = false;
 int chronos_log_min_duration_ms = -1;
 
@@ -59,9 +59,11 @@ void startup_shmem(void) {
 // Fair share between owners.
 void define_fairness_settings(void) {
     DefineCustomIntVariable("chronos.max_runs_per_owner",
-                            "Most runs of one owner's tasks in progress at once, across all databases (0: no cap).",
-                            "Due tasks of an owner at the cap wait; other owners' tasks run meanwhile.",
-                            &chronos_max_runs_per_owner, 0, 0, 1024, PGC_SIGHUP, 0, NULL, NULL, NULL);
+                            "Most runs of one owner's tasks in progress at once, across all databases.",
+                            "Due tasks of an owner at the cap wait; other owners' tasks run meanwhile. -1 (the "
+                            "default): one less than chronos.max_workers, so that one role's runs always leave a "
+                            "permit to the others; 0: no cap.",
+                            &chronos_max_runs_per_owner, -1, -1, 1024, PGC_SIGHUP, 0, NULL, NULL, NULL);
 }
 
 }  // namespace

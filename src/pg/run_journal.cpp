@@ -6,6 +6,7 @@
 #include "claim.hpp"
 #include "deferred_runs.hpp"
 #include "run_log.hpp"
+#include "run_step.hpp"
 #include "settings.hpp"
 #include "shared_state.hpp"
 
@@ -46,7 +47,12 @@ struct JournalRecord {
     bool manual;
     bool innocent;           // ended by a shutdown or by another process's crash: not the task's doing
     char cause[kCauseSize];  // the FATAL or PANIC message that ended the executor, if one did
+    RunEnd ended_as;         // the executor ended a command that ignored its cancel (absent in 1.1's journals)
 };
+
+// The causes journal_run_ended_as() writes, prepared when the run starts (a signal handler cannot format text).
+char timed_out_cause[kCauseSize];
+char cancelled_cause[kCauseSize];
 
 int journal_fd = -1;
 char journal_path[MAXPGPATH];
@@ -92,7 +98,7 @@ void on_sigquit(int signal) {
 void capture_fatal(ErrorData *edata) {
     if (previous_emit_log_hook)
         previous_emit_log_hook(edata);
-    if (edata->elevel < FATAL || record.task_id == 0)
+    if (edata->elevel < FATAL || record.task_id == 0 || record.ended_as != RunEnd::interrupted)
         return;
     if (edata->sqlerrcode == ERRCODE_ADMIN_SHUTDOWN && terminated_by == PostmasterPid) {
         mark_innocent();
@@ -122,7 +128,7 @@ const char *const kRecordEndedRunSql =
     "  UPDATE chronos.tasks SET"
     "         crash_count = crash_count OPERATOR(pg_catalog.+) $6,"
     "         failure_count = failure_count OPERATOR(pg_catalog.+) 1,"
-    "         last_status = 'interrupted'::chronos.run_status, last_exec_time = $3,"
+    "         last_status = $11::chronos.run_status, last_exec_time = $3,"
     "         last_duration = pg_catalog.now() OPERATOR(pg_catalog.-) $3,"
     "         last_error = CASE WHEN crash_count OPERATOR(pg_catalog.+) $6 OPERATOR(pg_catalog.>=) $7"
     "                THEN pg_catalog.format('quarantined: %s consecutive runs ended the worker running them (the last:"
@@ -137,12 +143,12 @@ const char *const kRecordEndedRunSql =
     "                               THEN pg_catalog.now() ELSE next_exec_time END"
     "   WHERE id OPERATOR(pg_catalog.=) $1"
     "  RETURNING id, name, owner, status, crash_count, max_retries),"
-    " kept AS (UPDATE chronos.runs SET status = 'interrupted'::chronos.run_status, finished_at = pg_catalog.now(),"
+    " kept AS (UPDATE chronos.runs SET status = $11::chronos.run_status, finished_at = pg_catalog.now(),"
     "                 error = $5"
     "           WHERE run_id OPERATOR(pg_catalog.=) $2 AND status OPERATOR(pg_catalog.=) 'running'::chronos.run_status),"
     " added AS (INSERT INTO chronos.runs (task_id, task_name, owner, scheduled_for, started_at, finished_at, status,"
     "                                    error, pid, attempt, manual)"
-    "           SELECT id, name, owner, $4, $3, pg_catalog.now(), 'interrupted'::chronos.run_status, $5, $8, $9, $10"
+    "           SELECT id, name, owner, $4, $3, pg_catalog.now(), $11::chronos.run_status, $5, $8, $9, $10"
     "             FROM task WHERE $2 OPERATOR(pg_catalog.=) 0 RETURNING run_id)"
     " SELECT name, status OPERATOR(pg_catalog.=) 'failed'::chronos.task_state AND $6 OPERATOR(pg_catalog.=) 1"
     "        AND crash_count OPERATOR(pg_catalog.>=) $7, crash_count,"
@@ -158,15 +164,19 @@ void record_ended_run(const JournalRecord *dead, int pid) {
     char *error = dead->innocent && dead->cause[0] == '\0'
                       ? pstrdup("57P01: the run was interrupted by a restart of the server")
                       : (dead->cause[0] != '\0' ? pstrdup(cause) : psprintf("XX000: %s", cause));
-    Oid types[10] = {INT8OID, INT8OID, TIMESTAMPTZOID, TIMESTAMPTZOID, TEXTOID,
-                     INT4OID, INT4OID, INT4OID,        INT4OID,        BOOLOID};
-    Datum values[10] = {Int64GetDatum(dead->task_id),        Int64GetDatum(dead->run_id),
+    const char *status = dead->ended_as == RunEnd::timed_out   ? "timed_out"
+                         : dead->ended_as == RunEnd::cancelled ? "cancelled"
+                                                               : "interrupted";
+    Oid types[11] = {INT8OID, INT8OID, TIMESTAMPTZOID, TIMESTAMPTZOID, TEXTOID, INT4OID,
+                     INT4OID, INT4OID, INT4OID,        BOOLOID,        TEXTOID};
+    Datum values[11] = {Int64GetDatum(dead->task_id),        Int64GetDatum(dead->run_id),
                         TimestampTzGetDatum(dead->started_at), TimestampTzGetDatum(dead->scheduled_for),
                         CStringGetTextDatum(error),           Int32GetDatum(dead->innocent ? 0 : 1),
                         Int32GetDatum(chronos_max_crashes),   Int32GetDatum(pid),
-                        Int32GetDatum(dead->attempt),         BoolGetDatum(dead->manual)};
+                        Int32GetDatum(dead->attempt),         BoolGetDatum(dead->manual),
+                        CStringGetTextDatum(status)};
     writing_bookkeeping = true;
-    int rc = SPI_execute_with_args(kRecordEndedRunSql, 10, types, values, NULL, false, 0);
+    int rc = SPI_execute_with_args(kRecordEndedRunSql, 11, types, values, NULL, false, 0);
     writing_bookkeeping = false;
     if (rc != SPI_OK_SELECT)
         elog(ERROR, "pg_chronos: could not record the run of an ended worker: %s", SPI_result_code_string(rc));
@@ -184,7 +194,7 @@ void record_ended_run(const JournalRecord *dead, int pid) {
     run.run_id = isnull ? 0 : DatumGetInt64(run_id);
     run.owner = DatumGetObjectId(SPI_getbinval(row, desc, 5, &isnull));
     run.max_attempts = DatumGetInt32(SPI_getbinval(row, desc, 6, &isnull)) + 1;
-    run.run_status = "interrupted";
+    run.run_status = status;
     run.attempt = dead->attempt;
     run.manual = dead->manual;
     run.times_known = true;
@@ -206,7 +216,7 @@ bool take_dead_journal(const char *path, int *fd, JournalRecord *dead) {
     bool taken = flock(*fd, LOCK_EX | LOCK_NB) == 0 && fstat(*fd, &st) == 0 && st.st_nlink > 0;
     if (taken) {
         memset(dead, 0, sizeof *dead);
-        taken = pread(*fd, dead, sizeof *dead, 0) == (ssize_t)sizeof *dead;
+        taken = pread(*fd, dead, sizeof *dead, 0) >= (ssize_t)offsetof(JournalRecord, ended_as);
         if (!taken)
             unlink(path);  // an executor that died before its first write
     }
@@ -254,7 +264,30 @@ void journal_run_start(const ClaimedTask *task, int64 run_id, TimestampTz starte
     record.manual = task->manual;
     record.innocent = false;
     record.cause[0] = '\0';
-    write_at(&record, offsetof(JournalRecord, cause) + 1, 0);
+    record.ended_as = RunEnd::interrupted;
+    write_at(&record, sizeof record, 0);
+}
+
+void journal_run_limits(int64 timeout_ms, int grace_ms) {
+    snprintf(timed_out_cause, sizeof timed_out_cause,
+             "57014: run timed out after " INT64_FORMAT " ms; the command went on after it was cancelled, so its "
+             "worker ended it %d s later",
+             timeout_ms, grace_ms / 1000);
+    snprintf(cancelled_cause, sizeof cancelled_cause,
+             "57014: run cancelled by chronos.cancel(); the command went on after it was cancelled, so its worker "
+             "ended it %d s later",
+             grace_ms / 1000);
+}
+
+void journal_run_ended_as(RunEnd end) {
+    if (record.task_id == 0)
+        return;
+    const char *cause = end == RunEnd::timed_out ? timed_out_cause : cancelled_cause;
+    size_t length = strlen(cause);
+    memcpy(record.cause, cause, length + 1);
+    write_at(record.cause, sizeof record.cause, offsetof(JournalRecord, cause));
+    record.ended_as = end;
+    write_at(&record.ended_as, sizeof record.ended_as, offsetof(JournalRecord, ended_as));
 }
 
 void journal_run_end(void) {
@@ -262,6 +295,10 @@ void journal_run_end(void) {
         return;
     record.task_id = 0;
     write_at(&record.task_id, sizeof record.task_id, offsetof(JournalRecord, task_id));
+}
+
+bool journal_run_in_progress(void) {
+    return record.task_id != 0;
 }
 
 void journal_run_abandoned(const char *cause) {
@@ -291,13 +328,20 @@ int recover_ended_runs(bool *left) {
             continue;
         if (dead.task_id != 0) {
             LockHolder holder;
-            if (lock_for_recording(dead.task_id, &holder) == RecordingLock::busy) {
+            ClaimedTask task;
+            bool ignored_cancel = dead.ended_as != RunEnd::interrupted;
+            RecordingLock lock = lock_for_recording(dead.task_id, &holder, ignored_cancel ? &task : NULL);
+            if (lock == RecordingLock::busy) {
                 // A session locks the task's row: the journal stays, and is looked at again later.
                 *left = true;
                 close(fd);
                 continue;
             }
-            record_ended_run(&dead, atoi(entry->d_name + strlen(prefix)));
+            if (lock == RecordingLock::locked && ignored_cancel)
+                record_ignored_cancel(&task, dead.ended_as == RunEnd::timed_out, dead.cause, dead.run_id,
+                                      dead.scheduled_for, dead.started_at, dead.attempt, dead.manual);
+            else
+                record_ended_run(&dead, atoi(entry->d_name + strlen(prefix)));
             recovered++;
         }
         // Removed once recorded; the recording commits with the caller's transaction, which follows at once.
@@ -306,6 +350,21 @@ int recover_ended_runs(bool *left) {
     }
     FreeDir(entries);
     return recovered;
+}
+
+bool journal_left_by(int pid) {
+    char dir[MAXPGPATH], prefix[64];
+    snprintf(dir, sizeof dir, "%s/%s", DataDir, kJournalDir);
+    snprintf(prefix, sizeof prefix, "run.%u.%d.", MyDatabaseId, pid);
+    DIR *entries = AllocateDir(dir);
+    if (entries == NULL)
+        return false;
+    bool found = false;
+    struct dirent *entry;
+    while (!found && (entry = ReadDir(entries, dir)) != NULL)
+        found = strncmp(entry->d_name, prefix, strlen(prefix)) == 0;
+    FreeDir(entries);
+    return found;
 }
 
 bool ended_runs_pending(void) {

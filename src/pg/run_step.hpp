@@ -3,6 +3,8 @@
 #pragma once
 #include "postgres.hpp"
 
+#include "catalog.hpp"
+
 extern "C" {
 #include "datatype/timestamp.h"
 }
@@ -39,3 +41,11 @@ bool step_ran_command(void);
 // After an error escaped run_one_step: records the run it was doing as failed, in a fresh transaction, and moves the
 // task on, so that one bad task can neither stop the executor nor make it spin.
 void record_escaped_error(const char *message);
+
+// A run whose command went on after its timeout or chronos.cancel() had cancelled it, and which its executor ended:
+// recorded by the next executor as the run would have been had the command stopped (timed_out or cancelled, the
+// task's retries, failures and next slot applied), with `error`; on_failure is not run. `task` is the task's row,
+// locked (lock_for_recording), and `run_id` the run's row (0 for a transactional run, which has none yet). Inside a
+// transaction with SPI connected.
+void record_ignored_cancel(ClaimedTask *task, bool timed_out, const char *error, int64 run_id,
+                           TimestampTz scheduled_for, TimestampTz started_at, int32 attempt, bool manual);

@@ -56,8 +56,9 @@ static const char *executor_state(const ExecutorSlot *slot) {
 }
 
 // chronos.executor_status() → (database, pid, state, task_id, owner, since): every executor of the cluster. As in
-// pg_stat_activity, anyone sees its database, pid, state and since; the task it runs and its owner only members of
-// that owner (as chronos.running shows runs) and members of pg_read_all_stats.
+// pg_stat_activity, anyone sees its database and pid; what it does, since when, and the task it runs only members of
+// the run's owner (as chronos.running shows runs) and members of pg_read_all_stats: the state of an executor would
+// otherwise time the runs of others.
 extern "C" Datum chronos_executor_status(PG_FUNCTION_ARGS) {
     ReturnSetInfo *rsinfo = (ReturnSetInfo *)fcinfo->resultinfo;
     InitMaterializedSRF(fcinfo, 0);
@@ -71,12 +72,12 @@ extern "C" Datum chronos_executor_status(PG_FUNCTION_ARGS) {
         const ExecutorSlot *slot = &slots[i];
         char *database = get_database_name(slot->database);
         bool running = slot->task_id != 0;
-        bool visible = running && (reads_all || is_member_of_role(reader, slot->run_owner));
+        bool visible = reads_all || (running && is_member_of_role(reader, slot->run_owner));
         Datum values[6] = {(Datum)0, Int32GetDatum(slot->pid),
                            CStringGetTextDatum(executor_state(slot)), Int64GetDatum(slot->task_id),
                            ObjectIdGetDatum(slot->run_owner), TimestampTzGetDatum(slot->since)};
-        bool nulls[6] = {database == NULL, false, false, !visible, !visible || !OidIsValid(slot->run_owner),
-                         slot->since == 0};
+        bool nulls[6] = {database == NULL, false, !visible, !visible || !running,
+                         !visible || !running || !OidIsValid(slot->run_owner), !visible || slot->since == 0};
         if (database != NULL) {
             Name datname = static_cast<Name>(palloc0(NAMEDATALEN));
             strlcpy(NameStr(*datname), database, NAMEDATALEN);

@@ -33,8 +33,23 @@ struct ServerValue {
 ServerValue *server_values = NULL;
 int server_value_count = 0;
 
-// What a run never takes from the stored settings: its identity is its owner's (run_identity.cpp).
+// What a run never takes from the stored settings: its identity is its owner's (run_identity.cpp), and its errors end
+// the run, never the worker (pin_worker_settings()).
 const char *const kIdentitySettings[] = {"role", "session_authorization"};
+const char *const kNeverForRuns[] = {"role", "session_authorization", "exit_on_error"};
+
+// exit_on_error = on would turn a run's error into the exit of its worker (PostgreSQL promotes every ERROR to FATAL):
+// any role may set it, in its command, in a function's SET clause or in its login settings. In a worker, the value is
+// refused wherever it comes from.
+bool refuse_exit_on_error(bool *newval, void **, GucSource source) {
+    if (!*newval || source <= PGC_S_OVERRIDE)
+        return true;
+    GUC_check_errcode(ERRCODE_INSUFFICIENT_PRIVILEGE);
+    GUC_check_errmsg("pg_chronos workers do not exit on errors");
+    GUC_check_errdetail("An error ends the run it happens in, not the worker that runs the task.");
+    GUC_check_errhint("Leave exit_on_error off in task commands and in the functions they call.");
+    return false;
+}
 
 // What the bookkeeping relies on, whatever the server's, the database's or all roles' settings say: transactions that
 // may write, at READ COMMITTED, errors that end a transaction and not the worker, lock waits the claims bound
@@ -98,7 +113,7 @@ void apply_stored(Relation settings, Snapshot snapshot, Oid database, Oid role, 
                 continue;
             char *name, *value;
             ParseLongOption(TextDatumGetCString(items[i]), &name, &value);
-            if (value == NULL || named_in(name, kIdentitySettings, lengthof(kIdentitySettings)) ||
+            if (value == NULL || named_in(name, kNeverForRuns, lengthof(kNeverForRuns)) ||
                 (!of_owner && fixed_for_bookkeeping(name)))
                 continue;
             (void)set_config_option(name, value, PGC_SUSET, PGC_S_SESSION, GUC_ACTION_SET, true, 0, false);
@@ -108,6 +123,14 @@ void apply_stored(Relation settings, Snapshot snapshot, Oid database, Oid role, 
 }
 
 }  // namespace
+
+void pin_worker_settings(void) {
+    int n = GetNumConfigOptions();
+    struct config_generic **variables = get_guc_variables();
+    for (int i = 0; i < n; i++)
+        if (variables[i]->vartype == PGC_BOOL && strcmp(variables[i]->name, "exit_on_error") == 0)
+            reinterpret_cast<struct config_bool *>(variables[i])->check_hook = refuse_exit_on_error;
+}
 
 void capture_server_settings(void) {
     MemoryContext old = MemoryContextSwitchTo(TopMemoryContext);

@@ -6,6 +6,10 @@
 #pragma once
 #include "postgres.hpp"
 
+// Makes the worker refuse exit_on_error = on from any source but its own (PostgreSQL's table of settings is this
+// process's own copy): a run's error ends the run, never the worker. Called once, before connecting.
+void pin_worker_settings(void);
+
 // Remembers the server's settings. Called before the executor connects to its database.
 void capture_server_settings(void);
 
@@ -16,7 +20,8 @@ void drop_stored_settings(void);
 
 // For a run of `owner`, inside its transaction: the stored settings a login of `owner` to this database would get
 // (all roles, the database, the role, the role in the database, the more specific winning), set for the session.
-// role and session_authorization are never applied (a run's identity is its owner's), nor, from the database or
+// role, session_authorization and exit_on_error are never applied (a run's identity is its owner's; its errors do not
+// end the worker), nor, from the database or
 // all-roles entries, the settings drop_stored_settings() fixes for the bookkeeping; the owner's own values of these
 // apply.
 void apply_login_settings(Oid owner);

@@ -21,6 +21,11 @@ extern int chronos_max_crashes;          // chronos.max_crashes: consecutive run
 
 // Fair share between owners (claim.cpp).
 extern int chronos_max_runs_per_owner;   // chronos.max_runs_per_owner: runs of one owner at once, cluster-wide; 0: no cap
+// The cap in force: chronos.max_runs_per_owner, or for -1 (the default) one less than chronos.max_workers (at least 1),
+// so that one role's long runs always leave a run permit to the others. 0: no cap.
+inline int owner_run_cap(void) {
+    return chronos_max_runs_per_owner >= 0 ? chronos_max_runs_per_owner : Max(chronos_max_workers - 1, 1);
+}
 
 // The server log lines of runs (run_log.cpp); a run that ends other than succeeded is always logged.
 extern bool chronos_log_successful_runs;  // chronos.log_successful_runs: a line for every successful run too

@@ -26,6 +26,10 @@ struct SharedState {
     bool slots_contended;      // a database with due work waits for a worker slot (launcher.cpp)
     int database_count;        // entries in use: databases[0 .. database_count)
     int database_capacity;     // chronos.max_databases
+    // Databases that wanted an entry while the table was full (CREATE EXTENSION, a task committed): the launcher
+    // takes them and tries again once there is room.
+    Oid overflowed[kOverflowedDatabases];
+    int overflowed_count;
 };
 
 SharedState *state = NULL;
@@ -54,8 +58,16 @@ DatabaseEntry *find_database(Oid database, bool create) {
     for (int i = 0; i < state->database_count; i++)
         if (databases[i].database == database)
             return &databases[i];
-    if (!create || state->database_count == state->database_capacity)
+    if (!create)
         return NULL;
+    if (state->database_count == state->database_capacity) {
+        bool noted = false;
+        for (int i = 0; i < state->overflowed_count && !noted; i++)
+            noted = state->overflowed[i] == database;
+        if (!noted && state->overflowed_count < kOverflowedDatabases)
+            state->overflowed[state->overflowed_count++] = database;
+        return NULL;
+    }
     DatabaseEntry *e = &databases[state->database_count++];
     memset(e, 0, sizeof *e);
     e->database = database;
@@ -311,6 +323,10 @@ bool take_watch(TimestampTz wakes_at, bool to_sleep) {
             wakes_at = Min(wakes_at, e->pending_due);  // taken over by whoever watches now
             e->due_pending = false;
         }
+        // A watcher's deadline is DT_NOEND while it is awake; a commit since then lowered it (and set a latch that a
+        // lock wait or a permit wait may have consumed): that due time is kept, so that it cannot be lost.
+        if (watcher == me && to_sleep)
+            wakes_at = Min(wakes_at, me->wakes_at);
         if (watcher == NULL || watcher == me) {
             me->watcher = true;
             me->wakes_at = wakes_at;
@@ -903,9 +919,18 @@ void note_ended_run(Oid database) {
     {
         Locked lock;
         DatabaseEntry *e = find_database(database, false);
-        if (e != NULL)
+        if (e != NULL) {
             e->ended_runs = true;
-        hand_over_due(database, GetCurrentTimestamp());  // an executor records it, one is started if none is there
+            // Recorded by an executor that is free now: when every other one is busy (or there is none), the
+            // launcher starts one, so that the run is recorded, and due tasks run, without waiting for long runs.
+            bool free_sibling = false;
+            for (int i = 0; i < state->slot_count && !free_sibling; i++)
+                free_sibling = &slots[i] != me && slots[i].pid != 0 && slots[i].database == database &&
+                               slots[i].task_id == 0 && !slots[i].retiring;
+            if (!free_sibling && count_executors(database) <= executor_limit(database, INT_MAX))
+                e->extra_wanted++;
+        }
+        hand_over_due(database, GetCurrentTimestamp());
     }
     wake_database_executors(database);
     wake_launcher();
@@ -948,6 +973,23 @@ void look_at_database_executors(Oid database, DatabaseExecutors *out) {
             out->runs++;
         }
     }
+}
+
+int take_overflowed_databases(Oid *out, int max) {
+    if (state == NULL)
+        return 0;
+    Locked lock;
+    int n = Min(max, state->overflowed_count);
+    memcpy(out, state->overflowed, sizeof(Oid) * n);
+    state->overflowed_count = 0;
+    return n;
+}
+
+bool database_table_full(void) {
+    if (state == NULL)
+        return false;
+    Locked lock;
+    return state->database_count == state->database_capacity;
 }
 
 void forget_database(Oid database) {

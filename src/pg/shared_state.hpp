@@ -67,6 +67,10 @@ struct DatabaseEntry {
     TimestampTz prune_after;   // when its expired runs are to be deleted next (by whichever executor is there then)
 };
 
+// Databases that found the table of databases full, kept for the launcher (more are dropped: it also looks at every
+// database now and then).
+constexpr int kOverflowedDatabases = 32;
+
 void request_shared_state(void);
 void init_shared_state(void);
 
@@ -134,6 +138,10 @@ void mark_database_served(Oid database, bool served);
 // An executor found the extension in its database.
 void confirm_database_served(Oid database);
 bool consider_database(Oid database);
+// The databases that found the table full since the last call (at most `max`), for the launcher to try again.
+int take_overflowed_databases(Oid *out, int max);
+// Whether every entry of the table of databases is taken (chronos.max_databases).
+bool database_table_full(void);
 // When `entry`'s database next needs an executor: its next_due, or a due time handed over since (DT_NOEND: none).
 TimestampTz database_due_at(const DatabaseEntry *entry);
 // An executor about to leave its database records when the database next needs one (DT_NOEND: it does not know, as

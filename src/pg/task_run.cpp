@@ -7,6 +7,8 @@
 #include "run_result.hpp"
 #include "session_settings.hpp"
 
+#include <link.h>
+
 extern "C" {
 #include "access/table.h"
 #include "access/xact.h"
@@ -17,7 +19,9 @@ extern "C" {
 #include "commands/async.h"
 #include "commands/prepare.h"
 #include "commands/sequence.h"
+#include "common/pg_prng.h"
 #include "executor/spi.h"
+#include "mb/pg_wchar.h"
 #include "parser/analyze.h"
 #include "parser/parse_param.h"
 #include "miscadmin.h"
@@ -29,6 +33,7 @@ extern "C" {
 #include "tcop/utility.h"
 #include "utils/acl.h"
 #include "utils/builtins.h"
+#include "utils/fmgrprotos.h"
 #include "utils/guc.h"
 #include "utils/jsonb.h"
 #include "utils/memutils.h"
@@ -41,8 +46,41 @@ extern "C" {
 
 namespace {
 
+// A run's error is kept, logged and notified up to this many bytes of its message: a command may raise an error of
+// any size.
+constexpr int kMaxErrorBytes = 8192;
+
 char *error_text(ErrorData *edata) {
-    return psprintf("%s: %s", unpack_sql_state(edata->sqlerrcode), edata->message);
+    const char *message = edata->message ? edata->message : "";
+    int length = (int)strlen(message);
+    if (length <= kMaxErrorBytes)
+        return psprintf("%s: %s", unpack_sql_state(edata->sqlerrcode), message);
+    int kept = pg_mbcliplen(message, length, kMaxErrorBytes);
+    return psprintf("%s: %.*s… (the message was cut at %d of its %d bytes)", unpack_sql_state(edata->sqlerrcode), kept,
+                    message, kept, length);
+}
+
+// A run starts from a random state of its own, as in a fresh session: setseed() in one run would otherwise decide
+// what random() returns in the next, which may be another owner's.
+void reseed_random(void) {
+    uint64 bits;
+    if (!pg_strong_random(&bits, sizeof bits))
+        bits = pg_prng_uint64(&pg_global_prng_state);
+    double seed = (double)(bits >> 11) / (double)(UINT64CONST(1) << 53) * 2.0 - 1.0;
+    DirectFunctionCall1(setseed, Float8GetDatum(seed));
+}
+
+int count_loaded_object(struct dl_phdr_info *, size_t, void *data) {
+    (*static_cast<int *>(data))++;
+    return 0;
+}
+
+// The shared objects this process has loaded (the program, its libraries, and every library LOAD or a function's
+// language brought in).
+int loaded_object_count(void) {
+    int count = 0;
+    dl_iterate_phdr(count_loaded_object, &count);
+    return count;
 }
 
 // Copies the current error into `out` (allocated in `context`) and clears it.
@@ -104,6 +142,7 @@ void run_in_transaction(const char *command, Oid owner, bool owner_is_superuser,
     ResourceOwner caller_owner = CurrentResourceOwner;
     int guc_level = NewGUCNestLevel();
 
+    reseed_random();
     // The owner first, then the subtransaction: its rollback gives back the owner.
     enter_run_identity(owner, owner_is_superuser);
     BeginInternalSubTransaction(NULL);
@@ -148,6 +187,7 @@ void run_at_top_level(const char *command, Oid owner, bool owner_is_superuser, c
     out->error = NULL;
     out->result = NULL;
 
+    reseed_random();
     // The owner first, outside any transaction: every transaction of the command begins as the owner, so a ROLLBACK in
     // it, or an error, gives back the owner.
     enter_run_identity(owner, owner_is_superuser);
@@ -168,6 +208,12 @@ void run_at_top_level(const char *command, Oid owner, bool owner_is_superuser, c
         ListCell *lc;
         foreach (lc, trees) {
             RawStmt *tree = lfirst_node(RawStmt, lc);
+            // Checked again on the statements as this session reads them (the run path classified the command
+            // before the owner's settings applied).
+            if (IsA(tree->stmt, TransactionStmt))
+                ereport(ERROR, (errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+                                errmsg("task command cannot use transaction control"),
+                                errhint("Put the statements in a procedure that uses COMMIT and CALL it.")));
             SetCurrentStatementStartTimestamp();
             StartTransactionCommand();
             MemoryContextSwitchTo(caller_context);
@@ -270,14 +316,23 @@ struct CleanSession {
     int security;
     bool read_only;
     int isolation;
+    int loaded_objects;
 } clean_session;
 }  // namespace
 
 void remember_clean_session(void) {
+    // PL/pgSQL, which most commands use, is loaded before the session is remembered: loading it in a run would
+    // otherwise end the worker after it.
+    load_file("plpgsql", false);
+    clean_session.loaded_objects = loaded_object_count();
     GetUserIdAndSecContext(&clean_session.user, &clean_session.security);
     clean_session.read_only = DefaultXactReadOnly;
     clean_session.isolation = DefaultXactIsoLevel;
     clean_session.known = true;
+}
+
+bool run_loaded_a_library(void) {
+    return loaded_object_count() != clean_session.loaded_objects;
 }
 
 bool session_is_clean(void) {

@@ -36,6 +36,10 @@ void reset_session_state_after_commit(void);
 void reset_session(void);
 // Remembers the session as the executor started (once, after connecting): the state every run must start from.
 void remember_clean_session(void);
+// Whether a run loaded a library into this process (dblink, a procedural language, LOAD): a library may keep state
+// across transactions that DISCARD ALL does not reach (a dblink connection opened as one owner, usable by the next
+// run). The executor leaves after such a run; a new one takes over.
+bool run_loaded_a_library(void);
 // Whether the session is as a run expects it: outside any transaction, as the worker's own user, unrestricted, with
 // the transaction characteristics it started with.
 bool session_is_clean(void);

@@ -26,6 +26,7 @@ extern "C" {
 #include "utils/acl.h"
 #include "utils/builtins.h"
 #include "utils/datum.h"
+#include "utils/guc.h"
 #include "utils/lsyscache.h"
 #include "utils/syscache.h"
 #include "utils/timestamp.h"
@@ -429,6 +430,12 @@ extern "C" Datum chronos_task_before_write(PG_FUNCTION_ARGS) {
     if (writing_bookkeeping)
         return PointerGetDatum(tuple);
 
+    // The row's values are read as text and written back from it: in ISO style, which reads back exactly whatever the
+    // writer's (or the database's) DateStyle, TimeZone and IntervalStyle (a zone abbreviation in another style may
+    // name another zone); and commands are parsed as the workers parse them.
+    int guc_level = NewGUCNestLevel();
+    (void)set_config_option("datestyle", "ISO, YMD", PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SAVE, true, 0, false);
+    (void)set_config_option("intervalstyle", "postgres", PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SAVE, true, 0, false);
     TupleDesc desc = trigger->tg_relation->rd_att;
     TaskRow row, old;
     read_row(tuple, desc, &row);
@@ -541,5 +548,7 @@ extern "C" Datum chronos_task_before_write(PG_FUNCTION_ARGS) {
         values[n] = held ? CStringGetTextDatum(held) : (Datum)0;
         n++;
     }
-    return PointerGetDatum(heap_modify_tuple_by_cols(tuple, desc, n, columns, values, nulls));
+    HeapTuple written = heap_modify_tuple_by_cols(tuple, desc, n, columns, values, nulls);
+    AtEOXact_GUC(true, guc_level);
+    return PointerGetDatum(written);
 }

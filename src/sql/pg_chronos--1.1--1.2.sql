@@ -411,3 +411,32 @@ SELECT id, name, type, schedule, timezone, command, owner::pg_catalog.text AS ow
        notify_on, notify_match, notify_channel, on_failure, attempt, run_requested, remark, created_at, crash_count,
        notify_details, pg_cron_job, held
   FROM chronos.tasks WHERE false;
+
+-- Why a database is not served, more precisely: a template or a database closed to connections is never served (a
+-- worker connected to a template would keep it from being copied), and the launcher may not have looked yet, or its
+-- table of databases (chronos.max_databases) may be full.
+CREATE OR REPLACE VIEW chronos.scheduler WITH (security_invoker = true) AS
+SELECT s.preloaded, s.launcher_running, s.enabled, s.database_served, s.executors, s.runs_in_progress,
+       e.extversion AS catalog_version, s.library_version,
+       CASE WHEN NOT s.preloaded
+            THEN 'Add pg_chronos to shared_preload_libraries in postgresql.conf and restart the server.'
+            WHEN NOT s.launcher_running AND pg_catalog.pg_is_in_recovery()
+            THEN 'This server is in recovery (a standby): tasks run once it is promoted.'
+            WHEN NOT s.launcher_running
+            THEN 'The pg_chronos launcher is not running: see the server log.'
+            WHEN e.extversion OPERATOR(pg_catalog.<>) s.library_version
+            THEN 'Run ALTER EXTENSION pg_chronos UPDATE in this database.'
+            WHEN NOT s.enabled
+            THEN 'chronos.enabled is off: due tasks wait until it is turned on.'
+            WHEN NOT s.database_served AND d.datistemplate
+            THEN 'This database is a template, and templates are not served: ALTER DATABASE … IS_TEMPLATE false.'
+            WHEN NOT s.database_served AND NOT d.datallowconn
+            THEN 'This database does not allow connections, so it is not served: ALTER DATABASE … ALLOW_CONNECTIONS true.'
+            WHEN NOT s.database_served
+            THEN 'The launcher has not taken up this database yet: it does within seconds of CREATE EXTENSION, and '
+                 'within a minute of a database becoming servable; otherwise the server log says why '
+                 '(chronos.max_databases reached, workers failing).'
+       END AS hint
+  FROM chronos.scheduler_status() s
+  JOIN pg_catalog.pg_extension e ON e.extname OPERATOR(pg_catalog.=) 'pg_chronos'
+  JOIN pg_catalog.pg_database d ON d.datname OPERATOR(pg_catalog.=) pg_catalog.current_database();

@@ -94,7 +94,7 @@ sub grant_task_rights
 		GRANT USAGE ON SCHEMA chronos TO "$role";
 		GRANT SELECT, INSERT, UPDATE, DELETE ON chronos.tasks, chronos.listeners TO "$role";
 		GRANT SELECT ON chronos.runs, chronos.task_status, chronos.running, chronos.history, chronos.task_stats TO "$role";
-		GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA chronos TO "$role";
+		GRANT USAGE ON ALL SEQUENCES IN SCHEMA chronos TO "$role";
 	});
 	return;
 }

@@ -19,7 +19,7 @@ $node->safe_psql('postgres', q{
 	GRANT SELECT, INSERT, UPDATE, DELETE ON chronos.tasks TO app;
 	GRANT SELECT ON chronos.runs TO app;
 	GRANT SELECT, INSERT, UPDATE, DELETE ON chronos.listeners TO app;
-	GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA chronos TO app;
+	GRANT USAGE ON ALL SEQUENCES IN SCHEMA chronos TO app;
 	GRANT INSERT ON received TO app;
 	CREATE FUNCTION public.on_signup(payload jsonb) RETURNS void LANGUAGE sql
 	    AS $$ INSERT INTO received (value) VALUES ('signup ' || (payload ->> 'user')) $$;

@@ -27,7 +27,7 @@ sub grant_app
 		GRANT USAGE ON SCHEMA chronos TO $to;
 		GRANT SELECT, INSERT, UPDATE, DELETE ON chronos.tasks TO $to;
 		GRANT SELECT ON chronos.runs, chronos.task_status, chronos.running, chronos.history TO $to;
-		GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA chronos TO $to;
+		GRANT USAGE ON ALL SEQUENCES IN SCHEMA chronos TO $to;
 		GRANT EXECUTE ON FUNCTION chronos.schedule(text, text, text, text, timestamptz),
 		                          chronos.unschedule(text), chronos.run_now(text) TO $to;
 	});

@@ -31,7 +31,7 @@ $node->safe_psql('postgres', q{
 	        EXECUTE format('GRANT USAGE ON SCHEMA chronos TO %I', r);
 	        EXECUTE format('GRANT SELECT, INSERT, UPDATE, DELETE ON chronos.tasks TO %I', r);
 	        EXECUTE format('GRANT SELECT ON chronos.runs, chronos.task_status, chronos.running, chronos.history, chronos.task_stats TO %I', r);
-	        EXECUTE format('GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA chronos TO %I', r);
+	        EXECUTE format('GRANT USAGE ON ALL SEQUENCES IN SCHEMA chronos TO %I', r);
 	        EXECUTE format('GRANT EXECUTE ON FUNCTION chronos.schedule(text, text, text, text, timestamptz), chronos.run_at(text, timestamptz, text), chronos.unschedule(text), chronos.pause(text), chronos.resume(text), chronos.run_now(text), chronos.cancel(text), chronos.emit(text, jsonb, timestamptz, regrole) TO %I', r);
 	        EXECUTE format('GRANT SELECT, INSERT, UPDATE, DELETE ON chronos.listeners TO %I', r);
 	        EXECUTE format('GRANT EXECUTE ON FUNCTION chronos.listen(text, regprocedure), chronos.unlisten(text) TO %I', r);

@@ -20,7 +20,7 @@ $node->safe_psql('postgres', q{
 	GRANT USAGE ON SCHEMA chronos TO alice, eve;
 	GRANT SELECT, INSERT, UPDATE, DELETE ON chronos.tasks TO alice, eve;
 	GRANT SELECT ON chronos.runs, chronos.task_status, chronos.running, chronos.history, chronos.task_stats TO alice, eve;
-	GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA chronos TO alice, eve;
+	GRANT USAGE ON ALL SEQUENCES IN SCHEMA chronos TO alice, eve;
 });
 
 sub scalar_query { return $node->safe_psql('postgres', $_[0]); }

@@ -63,12 +63,17 @@ is(su(q{SELECT result FROM chronos.runs WHERE task_name = 'touch victim'}), 'UPD
 is(su(q{SELECT command FROM chronos.tasks WHERE name = 'victim task'}), 'SELECT 1',
 	'a command cannot change another role\'s task');
 
-# exit_on_error of the role itself: its failing task ends its worker, is counted, and is quarantined; others run on.
+# exit_on_error of the role itself: workers never take it (an error would end the worker, and with it the runs of
+# others): its failing task fails run after run as any other, and is neither interrupted nor quarantined.
 $node->safe_psql('postgres', q{SET SESSION AUTHORIZATION mallory; ALTER ROLE mallory SET exit_on_error = on});
 $node->safe_psql('postgres', q{SET ROLE mallory;
 	INSERT INTO chronos.tasks (name, schedule, command) VALUES ('fatal loop', '@every 1s', 'SELECT 1/0')});
-ok(wait_for($node, 'postgres', q{SELECT status = 'failed' AND last_error LIKE 'quarantined%'
-	FROM chronos.tasks WHERE name = 'fatal loop'}, 120), 'a role\'s own exit_on_error quarantines only its task');
+ok(wait_for($node, 'postgres', q{SELECT count(*) >= 3 FROM chronos.runs
+	WHERE task_name = 'fatal loop' AND status = 'failed' AND error LIKE '22012%'}, 60),
+	'a role\'s own exit_on_error does not end the worker: its task fails run after run with its own error');
+is(su(q{SELECT count(*) FILTER (WHERE status NOT IN ('failed', 'running')) || '/' || (SELECT coalesce(last_error, '') NOT LIKE
+	'quarantined%' FROM chronos.tasks WHERE name = 'fatal loop') FROM chronos.runs WHERE task_name = 'fatal loop'}),
+	'0/true', 'no run of it was interrupted, and it is not quarantined');
 ok(wait_for($node, 'postgres', q{SELECT count(*) >= 3 FROM canary WHERE at > now() - interval '4 seconds'}),
 	'the superuser\'s canary runs on');
 is(su(q{SELECT rolsuper FROM pg_roles WHERE rolname IN ('mallory', 'eve') ORDER BY 1 DESC LIMIT 1}), 'f',

@@ -9,7 +9,8 @@ use PostgreSQL::Test::Utils;
 use Test::More;
 use ChronosTest;
 
-my $node = start_chronos_node('fairness', 'chronos.max_workers = 2');
+# Without a cap first (the default, -1, would leave alice one of the two permits).
+my $node = start_chronos_node('fairness', 'chronos.max_workers = 2', 'chronos.max_runs_per_owner = 0');
 create_chronos_db($node, 'postgres');
 for my $role (qw(alice bob))
 {
@@ -18,7 +19,7 @@ for my $role (qw(alice bob))
 		GRANT USAGE ON SCHEMA chronos TO $role;
 		GRANT SELECT, INSERT, UPDATE, DELETE ON chronos.tasks TO $role;
 		GRANT SELECT ON chronos.runs, chronos.task_status, chronos.running, chronos.history, chronos.task_stats TO $role;
-		GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA chronos TO $role;
+		GRANT USAGE ON ALL SEQUENCES IN SCHEMA chronos TO $role;
 	});
 }
 
@@ -72,8 +73,8 @@ cmp_ok(overlapping_runs('alice'), '>', 0, 'without a cap, alice has two runs in 
 
 # --- chronos.max_runs_per_owner -------------------------------------------------------------------------------------
 
-is(scalar_query(q{SELECT setting || ' ' || context FROM pg_settings WHERE name = 'chronos.max_runs_per_owner'}),
-	'0 sighup', 'chronos.max_runs_per_owner is 0 (no cap) by default and set on reload');
+is(scalar_query(q{SELECT boot_val || ' ' || context FROM pg_settings WHERE name = 'chronos.max_runs_per_owner'}),
+	'-1 sighup', 'chronos.max_runs_per_owner is -1 (one less than chronos.max_workers) by default and set on reload');
 $node->append_conf('postgresql.conf', 'chronos.max_runs_per_owner = 1');
 $node->reload;
 ok(wait_for($node, 'postgres', q{SELECT current_setting('chronos.max_runs_per_owner') = '1'}), 'the cap is set to 1');

@@ -19,7 +19,7 @@ $node->safe_psql('d1', q{
 	GRANT USAGE ON SCHEMA chronos TO carol;
 	GRANT SELECT, INSERT, UPDATE, DELETE ON chronos.tasks TO carol;
 	GRANT SELECT ON chronos.runs, chronos.task_status, chronos.running, chronos.history, chronos.task_stats TO carol;
-	GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA chronos TO carol;
+	GRANT USAGE ON ALL SEQUENCES IN SCHEMA chronos TO carol;
 	CREATE TABLE hits (task text);
 	GRANT INSERT ON hits TO carol;
 });

@@ -35,7 +35,7 @@ $node->safe_psql('postgres', q{
 	GRANT USAGE ON SCHEMA chronos TO app;
 	GRANT SELECT, INSERT, UPDATE, DELETE ON chronos.tasks TO app;
 	GRANT SELECT ON chronos.runs, chronos.task_status, chronos.running, chronos.history, chronos.task_stats TO app;
-	GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA chronos TO app;
+	GRANT USAGE ON ALL SEQUENCES IN SCHEMA chronos TO app;
 	GRANT EXECUTE ON FUNCTION chronos.schedule(text, text, text, text, timestamptz),
 	                          chronos.run_at(text, timestamptz, text), chronos.unschedule(text),
 	                          chronos.pause(text), chronos.resume(text), chronos.run_now(text), chronos.cancel(text),

@@ -45,7 +45,7 @@ $node->safe_psql('template1', q{
 	VALUES ('nightly-cleanup', '@every 1s', $$DELETE FROM sessions WHERE expires_at < now()$$);
 	GRANT USAGE ON SCHEMA chronos TO alice;
 	GRANT SELECT, INSERT, UPDATE, DELETE ON chronos.tasks TO alice, sneak;
-	GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA chronos TO alice;
+	GRANT USAGE ON ALL SEQUENCES IN SCHEMA chronos TO alice;
 	GRANT SELECT ON chronos.task_status TO alice, maker;
 	GRANT USAGE ON SCHEMA chronos TO maker, sneak;
 	CREATE TABLE public.alice_hits (at timestamptz DEFAULT clock_timestamp());

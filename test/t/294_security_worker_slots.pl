@@ -64,7 +64,7 @@ my %as_copier = (connstr => $node->connstr('postgres') . ' user=copier');
 $node->safe_psql('postgres', 'CREATE DATABASE own', %as_copier);
 $node->safe_psql('own', q{CREATE EXTENSION pg_chronos; GRANT USAGE ON SCHEMA chronos TO copier;
 	GRANT SELECT, INSERT, UPDATE, DELETE ON chronos.tasks TO copier;
-	GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA chronos TO copier});
+	GRANT USAGE ON ALL SEQUENCES IN SCHEMA chronos TO copier});
 $node->safe_psql('own', q{INSERT INTO chronos.tasks (name, schedule, command) VALUES ('busy', '@every 1s', 'SELECT 1')},
 	connstr => $node->connstr('own') . ' user=copier');
 $node->safe_psql('postgres', "CREATE DATABASE own$_ TEMPLATE own", %as_copier) for 1 .. 30;

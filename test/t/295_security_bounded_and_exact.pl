@@ -72,5 +72,32 @@ ok(wait_for($node, 'postgres',
 		q{SELECT status = 'failed' AND error LIKE '57014%' FROM chronos.runs WHERE task_name = 'second' ORDER BY run_id DESC LIMIT 1}),
 	'pg_cancel_backend() from another session cancels a run');
 
+$node->safe_psql('postgres', q{SELECT pg_cancel_backend(pid) FROM pg_stat_activity WHERE query LIKE 'pg_chronos task%'});
+
+# --- what a plain role sees of executors -----------------------------------------------------------------------------
+# As in pg_stat_activity: the database and pid of every executor, but what it does and since when only for runs of
+# roles it is a member of; otherwise the state of an executor would time the runs of others.
+$node->safe_psql('postgres', q{INSERT INTO chronos.tasks (name, command) VALUES ('long', 'SELECT pg_sleep(60)')});
+ok(wait_until_task_running($node, 'postgres', 'long'), 'a superuser\'s long run is going');
+is($node->safe_psql('postgres', q{SET ROLE app; SELECT count(*) FILTER (WHERE state IS NOT NULL OR since IS NOT NULL
+	OR task_id IS NOT NULL) || ' of ' || count(*) FROM chronos.executor_status()}), '0 of 1',
+	'a plain role sees neither the state, nor the start, nor the task of executors running others\' tasks');
+is($node->safe_psql('postgres', q{SELECT count(*) FROM chronos.executor_status() WHERE state = 'running'}), '1',
+	'the superuser sees the run');
+$node->safe_psql('postgres', q{SELECT chronos.cancel('long')});
+
+# --- a run's error is kept, and logged, up to 8 kB -------------------------------------------------------------------
+my $log_offset = -s $node->logfile;
+as_app(q{INSERT INTO chronos.tasks (name, command)
+	VALUES ('loud', $c$DO $d$ BEGIN RAISE EXCEPTION '%', repeat('x', 20000000); END $d$$c$)});
+ok(wait_for_finished_run($node, 'postgres', 'loud'), 'the task raising a 20 MB error ran');
+like($node->safe_psql('postgres', q{SELECT length(error) || ' ' || length(last_error) || ' ' || right(error, 50)
+	FROM chronos.runs JOIN chronos.tasks ON id = task_id WHERE task_name = 'loud'}),
+	qr/^(\d+) \1 .*the message was cut at 8192 of its 20000000 bytes\)$/, 'the error kept says it was cut');
+cmp_ok($node->safe_psql('postgres', q{SELECT length(error) FROM chronos.runs WHERE task_name = 'loud'}), '<', 8300,
+	'and holds about 8 kB');
+ok(wait_for_log_line($node, qr/run \d+ of task "loud"/, $log_offset), 'the run is logged');
+cmp_ok(-s $node->logfile, '<', $log_offset + 1_000_000, 'the server log grew by less than 1 MB');
+
 $node->stop;
 done_testing();

@@ -53,9 +53,22 @@ tap_dubious=$(grep -c 'Dubious\|Bad plan\|No subtests run' "$work/tap.log")
 count $(( ${tap_total:-0} - tap_bad )) $(( tap_bad + tap_dubious ))
 if [ -z "$tap_total" ] || [ "$tap_total" = 0 ]; then echo "TAP tests did not run"; count 0 1;
 elif [ "$tap_status" != 0 ] && [ "$tap_bad" = 0 ] && [ "$tap_dubious" = 0 ]; then echo "TAP run failed"; count 0 1; fi
-if [ "$tap_bad" != 0 ] || [ "$tap_dubious" != 0 ]; then
-    find "$work/tree/tmp_check/log" -name 'regress_log_*' -exec tail -n 60 {} \; 2>/dev/null
-fi
+# What each failing test file said, kept for the end of the output (where a reader of the last lines finds it): its
+# failed checks with their diagnostics, and the end of the server logs of its nodes.
+failures="$work/failures.txt"
+: >"$failures"
+for t in $(sed -nE 's|^(test/t/[^ ]+\.pl) +\(Wstat.*|\1|p' "$work/tap.log"); do
+    name=$(basename "$t" .pl)
+    {
+        echo "== $t failed"
+        grep -h -E -A 12 ' not ok [0-9]+ |^not ok [0-9]+ ' "$work/tree/tmp_check/log/regress_log_$name" 2>/dev/null | head -n 60
+        for server_log in "$work/tree/tmp_check/log/${name}"_*.log; do
+            [ -f "$server_log" ] || continue
+            echo "-- end of $(basename "$server_log")"
+            grep -v 'LOG:  statement:' "$server_log" | tail -n 25
+        done
+    } >>"$failures"
+done
 
 log "benchmark smoke run (bench/run.sh --smoke: a 200-task burst on a fresh cluster)"
 if bash "$CHRONOS_ROOT/bench/run.sh" --smoke 2>"$work/smoke.log"; then
@@ -76,6 +89,7 @@ else
     count 0 1
 fi
 
+[ -s "$failures" ] && { echo; cat "$failures"; }
 echo
 echo "$passed passed, $failed failed"
 [ "$failed" = 0 ]

@@ -7,7 +7,7 @@ EXTVERSION = $(shell sed -n "s/^default_version = '\(.*\)'/\1/p" $(EXTENSION).co
 
 MODULE_big = pg_chronos
 CORE_OBJS  = $(patsubst %.cpp,%.o,$(sort $(wildcard src/core/*.cpp)))
-PG_OBJS    = $(patsubst %.cpp,%.o,$(sort $(wildcard src/pg/*.cpp)))
+PG_OBJS    = $(patsubst %.cpp,%.o,$(sort $(shell find src/pg -name '*.cpp')))
 OBJS       = $(CORE_OBJS) $(PG_OBJS)
 
 # The current version's install script is generated: src/sql/install_guard.sql, then the released 1.0 script and every
@@ -40,7 +40,7 @@ PROVE_FLAGS += -I test/perl
 src/core/%.o: src/core/%.cpp
 	$(CXX) -std=c++17 $(CXXFLAGS) -fPIC -c -o $@ $<
 
-$(OBJS): $(wildcard src/core/*.hpp src/pg/*.hpp)
+$(OBJS): $(wildcard src/core/*.hpp) $(shell find src/pg -name '*.hpp')
 
 $(DATA_built): src/sql/install_guard.sql src/sql/$(EXTENSION)--1.0.sql $(UPDATE_SCRIPTS) $(EXTENSION).control
 	{ cat src/sql/install_guard.sql; for f in src/sql/$(EXTENSION)--1.0.sql $(UPDATE_SCRIPTS); do \

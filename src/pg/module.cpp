@@ -2,8 +2,8 @@
 // the launcher and installs the hooks. Loaded from shared_preload_libraries; loaded otherwise (by a backend of a server
 // restarted without it), the SQL functions work but no worker runs, and CREATE EXTENSION is refused
 // (scheduler_status.cpp).
-#include "settings.hpp"
-#include "shared_state.hpp"
+#include "pg/settings.hpp"
+#include "pg/workers/shared_state.hpp"
 
 extern "C" {
 #include "miscadmin.h"

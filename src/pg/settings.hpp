@@ -1,6 +1,6 @@
 // pg_chronos's GUCs (defined in module.cpp; documented in the README).
 #pragma once
-#include "postgres.hpp"
+#include "pg/postgres.hpp"
 
 // The version of the extension's catalog (pg_chronos.control's default_version) this library serves; a database whose
 // catalog has another version is not served until ALTER EXTENSION pg_chronos UPDATE.

@@ -1,0 +1,584 @@
+// One executor step: claim → run → record (see run_step.hpp). Functions here keep plain data on their frames; the
+// task being run lives in statics so that the error path can still record it.
+#include "pg/run/run_step.hpp"
+
+#include "pg/run/run_statements.hpp"
+#include "pg/run/claim.hpp"
+#include "pg/kinds/sql/sql_check.hpp"
+#include "pg/catalog/database_trust.hpp"
+#include "pg/run/deferred_runs.hpp"
+#include "pg/bridge/pg_time_zone.hpp"
+#include "pg/run/run_identity.hpp"
+#include "pg/run/run_journal.hpp"
+#include "pg/run/run_log.hpp"
+#include "pg/settings.hpp"
+#include "pg/workers/shared_state.hpp"
+#include "pg/kinds/sql/sql_run.hpp"
+
+extern "C" {
+#include "access/xact.h"
+#include "commands/dbcommands.h"
+#include "executor/spi.h"
+#include "miscadmin.h"
+#include "pgstat.h"
+#include "utils/acl.h"
+#include "utils/builtins.h"
+#include "utils/memutils.h"
+#include "utils/snapmgr.h"
+#include "utils/timeout.h"
+#include "utils/timestamp.h"
+}
+
+namespace {
+
+MemoryContext run_context;
+ClaimedTask current_task;
+bool has_current_task;
+bool command_started;  // a task's code ran in this step: the session may be changed until the step ends
+TimestampTz current_started_at;
+
+volatile sig_atomic_t run_timed_out = false;
+TimeoutId run_timeout_id;
+// A command may catch the cancel a timeout or chronos.cancel() sends (an EXCEPTION block in a loop) and go on: once it
+// has gone on this long after the cancel, its worker ends it (a termination cannot be caught). The watchdog, armed
+// for every command, looks once a second.
+constexpr int kIgnoredCancelGraceMs = 5000;
+constexpr int kWatchdogEveryMs = 1000;
+TimeoutId run_watchdog_id;
+volatile TimestampTz cancel_sent_at = 0;  // when the run's timeout or chronos.cancel() cancelled it; 0: not
+// While a task's command runs: the number of its run, for SIGINT to tell a cancel of this run from a late one.
+volatile sig_atomic_t in_command = false;
+volatile uint64 command_run_number = 0;
+
+// Executors for tasks due together are started ahead of time when they are due within this long (less than the time
+// an idle executor waits before it retires).
+constexpr int64 kPoolLookAheadUs = 60 * USECS_PER_SEC;
+
+const char *const kRunStatusNames[] = {"succeeded", "failed", "timed_out", "cancelled"};
+const char *const kTaskStatusNames[] = {"scheduled", "done", "failed"};
+
+// When the latest transaction of a step began: the next due time a step returns was read in it, so it saw every task
+// committed before then.
+TimestampTz latest_look = 0;
+
+void begin_transaction(void) {
+    latest_look = GetCurrentTimestamp();
+    SetCurrentStatementStartTimestamp();
+    StartTransactionCommand();
+    SPI_connect();
+    PushActiveSnapshot(GetTransactionSnapshot());
+}
+
+void commit_transaction(void) {
+    SPI_finish();
+    PopActiveSnapshot();
+    CommitTransactionCommand();
+}
+
+// The run's timeout fired: cancel the command as pg_cancel_backend would.
+void on_run_timeout(void) {
+    run_timed_out = true;
+    if (cancel_sent_at == 0)
+        cancel_sent_at = GetCurrentTimestamp();
+    QueryCancelPending = true;
+    InterruptPending = true;
+    SetLatch(MyLatch);
+}
+
+int64 timeout_ms_of(const ClaimedTask *task) {
+    return task->timeout_ms >= 0 ? task->timeout_ms : chronos_default_timeout_ms;
+}
+
+// SIGINT (chronos.cancel(), or pg_cancel_backend by an administrator) cancels the command in progress as a statement
+// cancel would; outside a command it is ignored, and so is a chronos.cancel() of an earlier run whose signal arrives
+// during a later one (its sender is known). The executor's own SIGINT (PostgreSQL's lock_timeout and statement_timeout
+// send one to their process) always cancels.
+void on_cancel_signal(int, siginfo_t *info, void *) {
+    int saved_errno = errno;
+    uint64 run = command_run_number;
+    pid_t sender = info != NULL ? info->si_pid : 0;
+    if (sender == MyProcPid && !in_command) {
+        QueryCancelPending = true;
+        InterruptPending = true;
+    } else if (in_command && (cancel_is_for_run(run) || !cancel_came_late(run, sender))) {
+        if (cancel_is_for_run(run) && cancel_sent_at == 0)
+            cancel_sent_at = GetCurrentTimestamp();
+        QueryCancelPending = true;
+        InterruptPending = true;
+    }
+    SetLatch(MyLatch);
+    errno = saved_errno;
+}
+
+// Once a second during a command: a command that went on for kIgnoredCancelGraceMs after its cancel is ended with
+// its worker, as pg_terminate_backend would; the journal says why, and the next executor records the run as timed
+// out or cancelled (and counts it against the task, as a run that ended its worker).
+void on_run_watchdog(void) {
+    TimestampTz sent = cancel_sent_at;
+    if (!in_command || sent == 0 || GetCurrentTimestamp() - sent < kIgnoredCancelGraceMs * INT64CONST(1000))
+        return;
+    journal_run_ended_as(run_timed_out ? RunEnd::timed_out : RunEnd::cancelled);
+    ProcDiePending = true;
+    InterruptPending = true;
+    SetLatch(MyLatch);
+}
+
+void arm_run_timeout(const ClaimedTask *task) {
+    command_run_number = current_run_number();
+    cancel_sent_at = 0;
+    run_timed_out = false;
+    in_command = true;
+    int64 timeout_ms = timeout_ms_of(task);
+    journal_run_limits(timeout_ms, kIgnoredCancelGraceMs);
+    EnableTimeoutParams timeouts[2];
+    int count = 0;
+    timeouts[count++] = {run_watchdog_id, TMPARAM_EVERY, kWatchdogEveryMs, 0};
+    if (timeout_ms > 0)
+        timeouts[count++] = {run_timeout_id, TMPARAM_AFTER, (int)Min(timeout_ms, (int64)INT_MAX), 0};
+    enable_timeouts(timeouts, count);
+}
+
+// After the command: a cancel or timeout arriving now is too late to matter and must not hit the bookkeeping.
+void disarm_run_timeout(void) {
+    in_command = false;
+    DisableTimeoutParams timeouts[2] = {{run_timeout_id, false}, {run_watchdog_id, false}};
+    disable_timeouts(timeouts, 2);
+    QueryCancelPending = false;
+    cancel_sent_at = 0;
+}
+
+chronos::RunOutcomeKind outcome_kind(const RunOutcome *outcome) {
+    if (outcome->succeeded)
+        return chronos::RunOutcomeKind::succeeded;
+    if (run_timed_out)
+        return chronos::RunOutcomeKind::timed_out;
+    if (run_cancel_requested())
+        return chronos::RunOutcomeKind::cancelled;
+    return chronos::RunOutcomeKind::failed;
+}
+
+// What the task becomes after a run: the core's retry / failure / end policy. A manual run leaves the task as it was.
+void decide_record(const ClaimedTask *task, const RunOutcome *outcome, chronos::RunOutcomeKind kind,
+                   RunRecord *record, bool *finally_failed) {
+    record->finished_at = GetCurrentTimestamp();
+    record->started_at = current_started_at;
+    record->run_status = kRunStatusNames[static_cast<int>(kind)];
+    record->error = outcome->error;
+    record->result = outcome->result;
+    *finally_failed = false;
+    if (kind == chronos::RunOutcomeKind::timed_out)
+        record->error = psprintf("57014: run timed out after " INT64_FORMAT " ms", timeout_ms_of(task));
+    else if (kind == chronos::RunOutcomeKind::cancelled)
+        record->error = pstrdup("57014: run cancelled by chronos.cancel()");
+
+    if (task->manual) {
+        record->task_status = task->status;
+        record->has_next = task->next_exec_time_known;
+        record->next_exec_time = task->next_exec_time;
+        record->failure_count = task->failure_count;
+        record->next_attempt = task->attempt;
+        return;
+    }
+    chronos::RunFacts facts = {task->scheduled_for, record->finished_at, task->attempt, task->failure_count,
+                               task->run_count,     kind,
+                               ((uint64)random() << 32) ^ (uint64)random()};
+    chronos::TimeZone zone = {};
+    chronos::CoreError error;
+    chronos::NextState next;
+    bool zone_known = !task->is_loop || find_time_zone(task->timezone, &zone);
+    if (!zone_known || !chronos::engine_after_run(&task->policy, &facts, &zone, &next, &error)) {
+        record->task_status = "failed";
+        record->has_next = false;
+        record->failure_count = task->failure_count + 1;
+        record->next_attempt = 1;
+        record->error = zone_known ? psprintf("%s: %s", error.message, error.detail)
+                                   : psprintf("unknown time zone \"%s\"", task->timezone);
+        return;
+    }
+    record->task_status = kTaskStatusNames[next.status];
+    record->has_next = next.has_next;
+    record->next_exec_time = next.next_exec_time;
+    record->failure_count = next.failure_count;
+    record->next_attempt = next.attempt;
+    *finally_failed = next.finally_failed;
+}
+
+// A requested manual run (chronos.run_now()) first, else the earliest due task.
+bool claim_task(TimestampTz now) {
+    if (take_manual_request(MyDatabaseId)) {
+        if (claim_requested_task(now, run_context, &current_task)) {
+            request_manual_runs(MyDatabaseId);  // there may be more
+            return true;
+        }
+    }
+    return claim_due_task(now, run_context, &current_task);
+}
+
+// For a late loop task: whether it runs (and for which slot), or its missed slots are skipped.
+bool catch_up_allows_run(ClaimedTask *task, TimestampTz now) {
+    if (task->manual || !task->is_loop || task->attempt > 1)
+        return true;
+    chronos::TimeZone zone;
+    chronos::CoreError error;
+    chronos::CatchUpDecision decision;
+    if (!find_time_zone(task->timezone, &zone) ||
+        !chronos::engine_catch_up(&task->policy, task->scheduled_for, now, chronos_max_catch_up, &zone, &decision,
+                                  &error))
+        return true;  // the run records the problem
+    if (decision.run) {
+        task->scheduled_for = decision.slot;
+        return true;
+    }
+    skip_missed_slots(task, decision.next_exec_time);
+    return false;
+}
+
+// Whether the command runs in one transaction with its bookkeeping; a command that does not parse, or holds
+// transaction control, fails its run.
+bool classify_for_run(const ClaimedTask *task, CommandKind *kind, RunOutcome *failure) {
+    if (classify_plain_statement(task->command, kind))
+        return true;
+    MemoryContext context = CurrentMemoryContext;
+    volatile bool parsed = false;
+    PG_TRY();
+    {
+        *kind = classify_command(task->command);
+        parsed = true;
+    }
+    PG_CATCH();
+    {
+        MemoryContextSwitchTo(context);
+        ErrorData *edata = CopyErrorData();
+        FlushErrorState();
+        failure->succeeded = false;
+        failure->error = psprintf("%s: %s", unpack_sql_state(edata->sqlerrcode), edata->message);
+        failure->result = NULL;
+    }
+    PG_END_TRY();
+    if (parsed && kind->transaction_control) {
+        // Refused when written; a row written before 1.1, or with the trigger disabled, is refused here.
+        failure->succeeded = false;
+        failure->error = transaction_control_refusal("command", kind);
+        failure->result = NULL;
+        return false;
+    }
+    return parsed;
+}
+
+// on_failure: SQL run as the owner once a run has finally failed, with the run's JSON as $1. Its failure is logged, at
+// most once a minute per database.
+void run_on_failure(const ClaimedTask *task, Oid owner, bool owner_is_superuser, const char *run_json) {
+    if (task->on_failure == NULL || run_json == NULL || !OidIsValid(owner))
+        return;
+    RunOutcome outcome;
+    run_in_transaction(task->on_failure, owner, owner_is_superuser, "SELECT", run_json, &outcome);
+    int64 held;
+    if (!outcome.succeeded && warning_due(MyDatabaseId, WarningKind::on_failure_failed, &held))
+        ereport(WARNING, (errmsg("pg_chronos: on_failure of task \"%s\" (id " INT64_FORMAT ") in database \"%s\" failed: %s",
+                                 task->name ? task->name : "", task->id, get_database_name(MyDatabaseId),
+                                 outcome.error),
+                          held > 0 ? errdetail(INT64_FORMAT " more failures of on_failure commands in this database "
+                                               "were not logged in the last minute.", held)
+                                   : 0));
+}
+
+// The run's server log line, written when its recording commits (only called when run_is_logged() says so).
+void log_recorded_run(const ClaimedTask *task, const RunRecord *record, int64 run_id) {
+    EndedRun run = {run_id,        task->id,      task->name,           task->owner,
+                    record->run_status, false,    task->attempt,        task->policy.max_retries + 1,
+                    task->manual,  true,          task->scheduled_for,  record->started_at,
+                    record->finished_at, record->error, NULL};
+    log_run_outcome(&run);
+}
+
+// Writes an autonomous run's outcome (its task row locked by lock_for_recording), its log line and, when it finally
+// failed, runs on_failure; in the current transaction, which the caller commits.
+void record_autonomous_outcome(const ClaimedTask *task, int64 run_id, const RunRecord *record, bool finally_failed,
+                               bool owner_is_superuser, TimestampTz *next_due) {
+    char *run_json = record_run_end(task, run_id, record, run_context, next_due);
+    if (run_is_logged(strcmp(record->run_status, "succeeded") == 0, record->started_at, record->finished_at))
+        log_recorded_run(task, record,
+                         strcmp(record->run_status, "succeeded") == 0 && chronos_log_runs == LOG_RUNS_FAILURES ? 0
+                                                                                                           : run_id);
+    if (finally_failed)
+        run_on_failure(task, task->owner, owner_is_superuser, run_json);
+}
+
+// A session holds a lock the recording of the run needs: the run is kept to be recorded later (or, when this executor
+// keeps as many as it may, left for recovery), and the log says what it waits for, at most once a minute per database.
+// Inside a transaction (the database's name is looked up).
+void defer_recording(const ClaimedTask *task, int64 run_id, const RunRecord *record, bool finally_failed,
+                     bool owner_is_superuser, const LockHolder *holder) {
+    bool kept = defer_run(task, run_id, record, finally_failed, owner_is_superuser) != NULL;
+    if (!kept)
+        note_ended_run(MyDatabaseId);  // recovery records it (as interrupted) once the lock is free
+    int64 held;
+    if (!warning_due(MyDatabaseId, WarningKind::recording_waits, &held))
+        return;
+    char holder_text[64] = "";
+    if (holder->pid != 0)
+        snprintf(holder_text, sizeof holder_text, "Process %d holds it. ", holder->pid);
+    ereport(LOG, (errmsg("pg_chronos: recording run " INT64_FORMAT " of task " INT64_FORMAT " in database \"%s\" waits "
+                         "for a lock on %s",
+                         run_id, task->id, get_database_name(MyDatabaseId), holder->what),
+                  errdetail("%s%s Meanwhile the worker holds no run permit and runs other tasks; it records the run "
+                            "once the lock is free.%s",
+                            holder_text,
+                            kept ? "The run's outcome is kept." : "The worker keeps no more outcomes: the run will be "
+                                                                  "recorded as interrupted.",
+                            held > 0 ? psprintf(" " INT64_FORMAT " more recordings waited in this database in the "
+                                                "last minute.", held)
+                                     : ""),
+                  errhint("Commit or roll back the transaction that locks %s.", holder->what)));
+}
+
+// The run is over (recorded, or nowhere to record it): nothing of it is left in the journal or the shared state.
+void end_step(void) {
+    journal_run_end();
+    command_started = false;
+    has_current_task = false;
+    clear_run();
+    pgstat_report_activity(STATE_IDLE, NULL);
+}
+
+void report_activity(const ClaimedTask *task) {
+    pgstat_report_activity(STATE_RUNNING,
+                           psprintf("pg_chronos task %s: %s", task->name ? task->name : "", task->command));
+}
+
+}  // namespace
+
+void init_run_step(void) {
+    run_context = AllocSetContextCreate(TopMemoryContext, "pg_chronos run", ALLOCSET_DEFAULT_SIZES);
+    run_timeout_id = RegisterTimeout(USER_TIMEOUT, on_run_timeout);
+    run_watchdog_id = RegisterTimeout(USER_TIMEOUT, on_run_watchdog);
+    register_run_identity_checks();
+    struct sigaction action;
+    memset(&action, 0, sizeof action);
+    sigemptyset(&action.sa_mask);
+    action.sa_flags = SA_RESTART | SA_SIGINFO;
+    action.sa_sigaction = on_cancel_signal;
+    sigaction(SIGINT, &action, NULL);
+}
+
+Step run_one_step(TimestampTz *next_due, int *due_together) {
+    MemoryContextReset(run_context);
+    MemoryContextSwitchTo(run_context);
+    command_started = false;
+    begin_transaction();
+    if (!extension_is_installed()) {
+        commit_transaction();
+        return Step::extension_gone;
+    }
+    TimestampTz now = GetCurrentTimestamp();
+    has_current_task = claim_task(now);
+    if (!has_current_task && claim_lock_backoff_ms() > 0) {
+        // A session locks the catalog: give back the permit (the caller does) and look again a little later.
+        commit_transaction();
+        *next_due = TimestampTzPlusMilliseconds(now, claim_lock_backoff_ms());
+        return Step::idle;
+    }
+    if (!has_current_task && !extension_is_installed()) {
+        commit_transaction();  // dropped while this executor looked for work
+        return Step::extension_gone;
+    }
+    if (!has_current_task) {
+        int together;
+        *next_due = earliest_next_exec_time(&together);
+        *due_together = together;
+        if (together >= kWarmUpTogether && *next_due != DT_NOEND && *next_due - now <= kWarmUpLeadUs)
+            warm_run_record();
+        commit_transaction();
+        if (*next_due != DT_NOEND && *next_due - now < kPoolLookAheadUs)
+            prepare_pool(chronos_max_workers, together);
+        return Step::idle;
+    }
+    ClaimedTask *task = &current_task;
+    if (!catch_up_allows_run(task, now)) {
+        has_current_task = false;
+        int together;
+        *next_due = earliest_next_exec_time(&together);
+        commit_transaction();
+        return Step::ran;
+    }
+    // A superuser's task runs only in a database a superuser trusts: otherwise it is held, not run.
+    if (superuser_arg(task->owner) && !database_trusted(false)) {
+        hold_untrusted_task(task->id);
+        int64 held_back;
+        if (warning_due(MyDatabaseId, WarningKind::task_held, &held_back))
+            ereport(LOG, (errmsg("pg_chronos: task " INT64_FORMAT " of superuser %s in database \"%s\" is held: the "
+                                 "database is not trusted",
+                                 task->id, GetUserNameFromId(task->owner, true), get_database_name(MyDatabaseId)),
+                          errdetail("Its owner is not a superuser, and no superuser trusted it while it owns it."),
+                          errhint("After checking what the database's owner controls, a superuser runs SELECT "
+                                  "chronos.trust_database() in it.")));
+        has_current_task = false;
+        int together;
+        *next_due = earliest_next_exec_time(&together);
+        commit_transaction();
+        return Step::ran;
+    }
+    current_started_at = GetCurrentTimestamp();
+    publish_run(task->id, task->scheduled_for, current_started_at, true);
+    share_work(chronos_max_workers, task->also_due);
+    MemoryContextSwitchTo(run_context);
+
+    CommandKind kind;
+    RunOutcome outcome;
+    Oid owner = task->owner;
+    bool owner_is_superuser;
+    char *refusal = owner_may_run(owner, &owner_is_superuser);
+    bool runnable = refusal == NULL;
+    if (!runnable) {
+        outcome = {false, refusal, NULL};
+        owner = InvalidOid;
+    } else {
+        runnable = classify_for_run(task, &kind, &outcome);
+    }
+    bool transactional = !runnable || (task->transactional >= 0 ? task->transactional == 1 : !kind.needs_top_level);
+    publish_run_mode(transactional);
+    report_activity(task);
+
+    RunRecord record;
+    bool finally_failed;
+    char *run_json;
+    if (transactional) {
+        if (runnable) {
+            command_started = true;
+            journal_run_start(task, 0, current_started_at);
+            arm_run_timeout(task);
+            run_in_transaction(task->command, owner, owner_is_superuser, kind.last_tag, task->payload, &outcome);
+            disarm_run_timeout();
+        }
+        reset_session_state_in_transaction();
+        decide_record(task, &outcome, outcome_kind(&outcome), &record, &finally_failed);
+        int64 run_id;
+        run_json = record_run(task, &record, run_context, next_due, &run_id);
+        if (run_is_logged(outcome.succeeded, record.started_at, record.finished_at))
+            log_recorded_run(task, &record, run_id);
+    } else {
+        int64 run_id = record_run_start(task, current_started_at);
+        commit_transaction();
+        MemoryContextSwitchTo(run_context);
+        command_started = true;
+        journal_run_start(task, run_id, current_started_at);
+        arm_run_timeout(task);
+        run_at_top_level(task->command, owner, owner_is_superuser, task->payload, &outcome);
+        disarm_run_timeout();
+        reset_session();
+        begin_transaction();
+        if (!extension_is_installed()) {
+            // DROP EXTENSION committed while the command ran: there is nothing left to record the run in.
+            ereport(LOG, (errmsg("pg_chronos: the extension was dropped in database \"%s\" while task " INT64_FORMAT
+                                 " ran; the run is not recorded",
+                                 get_database_name(MyDatabaseId), task->id)));
+            commit_transaction();
+            end_step();
+            return Step::extension_gone;
+        }
+        LockHolder holder;
+        RecordingLock lock = lock_for_recording(task->id, &holder);
+        decide_record(task, &outcome, outcome_kind(&outcome), &record, &finally_failed);
+        if (lock == RecordingLock::busy) {
+            defer_recording(task, run_id, &record, finally_failed, owner_is_superuser, &holder);
+            commit_transaction();
+            *next_due = DT_NOBEGIN;  // look for other work at once
+            end_step();
+            return Step::ran;
+        }
+        record_autonomous_outcome(task, run_id, &record, finally_failed, owner_is_superuser, next_due);
+        commit_transaction();
+        pgstat_report_stat(false);
+        end_step();
+        return Step::ran;
+    }
+    if (finally_failed)
+        run_on_failure(task, owner, owner_is_superuser, run_json);
+    commit_transaction();
+    pgstat_report_stat(false);
+    reset_session_state_after_commit();
+    end_step();
+    return Step::ran;
+}
+
+void record_ignored_cancel(ClaimedTask *task, bool timed_out, const char *error, int64 run_id,
+                           TimestampTz scheduled_for, TimestampTz started_at, int32 attempt, bool manual) {
+    task->scheduled_for = scheduled_for;
+    task->attempt = attempt;
+    task->manual = manual;
+    if (task->status != NULL && strcmp(task->status, "running") == 0)
+        task->status = pstrdup("scheduled");  // an autonomous run's task, as it was claimed
+    current_started_at = started_at;
+    RunOutcome outcome = {false, pstrdup(error), NULL};
+    RunRecord record;
+    bool finally_failed;
+    decide_record(task, &outcome, timed_out ? chronos::RunOutcomeKind::timed_out : chronos::RunOutcomeKind::cancelled,
+                  &record, &finally_failed);
+    record.error = outcome.error;
+    TimestampTz earliest;
+    int64 id = run_id;
+    if (run_id == 0)
+        (void)record_run(task, &record, CurrentMemoryContext, &earliest, &id);
+    else
+        (void)record_run_end(task, run_id, &record, CurrentMemoryContext, &earliest);
+    log_recorded_run(task, &record, id);
+}
+
+TimestampTz record_deferred_runs(void) {
+    TimestampTz now = GetCurrentTimestamp();
+    for (int i = 0; i < kMaxDeferredRuns; i++) {
+        DeferredRun *run = deferred_run_at(i);
+        if (run == NULL || run->retry_at > now)
+            continue;
+        MemoryContextReset(run_context);
+        MemoryContextSwitchTo(run_context);
+        begin_transaction();
+        LockHolder holder;
+        RecordingLock lock = extension_is_installed() ? lock_for_recording(run->task.id, &holder)
+                                                      : RecordingLock::task_gone;
+        if (lock == RecordingLock::busy) {
+            commit_transaction();
+            retry_deferred_run_later(run, now);
+            continue;
+        }
+        if (extension_is_installed()) {
+            TimestampTz next_due;
+            record_autonomous_outcome(&run->task, run->run_id, &run->record, run->finally_failed,
+                                      run->owner_is_superuser, &next_due);
+        }
+        commit_transaction();
+        forget_deferred_run(run);
+    }
+    return next_deferred_retry();
+}
+
+TimestampTz last_catalog_look(void) {
+    return latest_look;
+}
+
+bool step_ran_command(void) {
+    return command_started;
+}
+
+void record_escaped_error(const char *message) {
+    if (!has_current_task)
+        return;
+    has_current_task = false;
+    RunOutcome outcome = {false, psprintf("XX000: %s", message), NULL};
+    begin_transaction();
+    LockHolder holder;
+    // The claim's lock on the row went with the aborted transaction; a session holding it now delays only this record
+    // (the task, still due, is claimed again once the row is free).
+    if (!extension_is_installed() || lock_for_recording(current_task.id, &holder) != RecordingLock::locked) {
+        commit_transaction();
+        return;
+    }
+    RunRecord record;
+    bool finally_failed;
+    decide_record(&current_task, &outcome, chronos::RunOutcomeKind::failed, &record, &finally_failed);
+    TimestampTz earliest;
+    int64 run_id;
+    record_run(&current_task, &record, run_context, &earliest, &run_id);
+    log_recorded_run(&current_task, &record, run_id);
+    commit_transaction();
+}

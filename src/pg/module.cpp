@@ -1,9 +1,9 @@
 // The library's entry: PostgreSQL's magic block and _PG_init, which defines the GUCs, reserves shared memory, registers
 // the launcher and installs the hooks. Loaded from shared_preload_libraries; loaded otherwise (by a backend of a server
 // restarted without it), the SQL functions work but no worker runs, and CREATE EXTENSION is refused
-// (scheduler_status.cpp).
+// (scheduler_functions.cpp).
 #include "pg/settings.hpp"
-#include "pg/workers/shared_state.hpp"
+#include "pg/workers/shared_memory.hpp"
 
 extern "C" {
 #include "miscadmin.h"
@@ -33,7 +33,7 @@ bool chronos_log_successful_runs = false;
 int chronos_log_min_duration_ms = -1;
 
 void register_task_wake_callback(void);
-void install_database_events_hook(void);
+void install_utility_hook(void);
 
 namespace {
 
@@ -156,5 +156,5 @@ extern "C" void _PG_init(void) {
     shmem_startup_hook = startup_shmem;
     register_launcher();
     register_task_wake_callback();
-    install_database_events_hook();
+    install_utility_hook();
 }

@@ -1,6 +1,7 @@
 // SQL functions that read the workers' shared state or roles: chronos.running_tasks(), chronos.executor_status() (behind
 // the view chronos.executors) and chronos.is_member_of().
-#include "pg/workers/shared_state.hpp"
+#include "pg/workers/executor_slots.hpp"
+#include "pg/workers/runs_in_progress.hpp"
 
 extern "C" {
 #include "catalog/pg_authid_d.h"

@@ -2,7 +2,9 @@
 // scripts call so that the extension is not installed where no launcher would ever run its tasks, and
 // chronos.scheduler_status(), behind the view chronos.scheduler.
 #include "pg/settings.hpp"
-#include "pg/workers/shared_state.hpp"
+#include "pg/workers/database_table.hpp"
+#include "pg/workers/executor_slots.hpp"
+#include "pg/workers/runs_in_progress.hpp"
 
 extern "C" {
 #include "access/htup_details.h"

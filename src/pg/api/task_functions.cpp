@@ -4,7 +4,7 @@
 
 #include "pg/bridge/core_error.hpp"
 #include "pg/bridge/pg_time_zone.hpp"
-#include "pg/workers/shared_state.hpp"
+#include "pg/workers/runs_in_progress.hpp"
 
 
 extern "C" {

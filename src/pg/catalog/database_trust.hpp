@@ -1,6 +1,6 @@
 // Database trust (docs/security.md): whether a superuser's task may run in this database, and the holding of tasks a
 // role with fewer rights than their owner could steer. Used by the task trigger (user sessions, task_trigger.cpp) and
-// the executors (copies found at start, executor.cpp; a superuser's task held at its claim, run_step.cpp).
+// the executors (copies found at start, executor_worker.cpp; a superuser's task held at its claim, run_step.cpp).
 #pragma once
 #include "pg/postgres.hpp"
 

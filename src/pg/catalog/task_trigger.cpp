@@ -11,7 +11,8 @@
 #include "pg/bridge/pg_time_zone.hpp"
 #include "pg/utility/restore_copy.hpp"
 #include "pg/settings.hpp"
-#include "pg/workers/shared_state.hpp"
+#include "pg/workers/database_table.hpp"
+#include "pg/workers/runs_in_progress.hpp"
 
 extern "C" {
 #include "access/detoast.h"

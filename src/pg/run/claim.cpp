@@ -8,7 +8,10 @@
 #include "pg/run/claim.hpp"
 #include "pg/catalog/columns.hpp"
 #include "pg/settings.hpp"
-#include "pg/workers/shared_state.hpp"
+#include "pg/workers/executor_slots.hpp"
+#include "pg/workers/run_permits.hpp"
+#include "pg/workers/runs_in_progress.hpp"
+#include "pg/workers/warning_limits.hpp"
 
 extern "C" {
 #include "access/genam.h"

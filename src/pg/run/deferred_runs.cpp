@@ -3,7 +3,8 @@
 // ended.
 #include "pg/run/deferred_runs.hpp"
 
-#include "pg/workers/shared_state.hpp"
+#include "pg/workers/executor_slots.hpp"
+#include "pg/workers/runs_in_progress.hpp"
 
 extern "C" {
 #include "utils/memutils.h"

@@ -7,13 +7,13 @@
 #include "pg/postgres.hpp"
 
 #include "pg/run/run_statements.hpp"
-#include "pg/workers/shared_state.hpp"
+#include "pg/workers/executor_slots.hpp"
 
 extern "C" {
 #include "datatype/timestamp.h"
 }
 
-// An executor keeps up to kMaxDeferredRuns (shared_state.hpp); a run beyond them is left for recovery, which records it
+// An executor keeps up to kMaxDeferredRuns (workers/executor_slots.hpp); a run beyond them is left for recovery, which records it
 // as interrupted.
 
 struct DeferredRun {

@@ -8,7 +8,7 @@
 #include "pg/run/run_log.hpp"
 #include "pg/run/run_step.hpp"
 #include "pg/settings.hpp"
-#include "pg/workers/shared_state.hpp"
+#include "pg/workers/runs_in_progress.hpp"
 
 #include <dirent.h>
 #include <fcntl.h>

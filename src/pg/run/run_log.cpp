@@ -1,6 +1,7 @@
 // The server log lines of runs (see run_log.hpp). A line is built while the run is recorded (names need the catalog) and
 // queued in the transaction's memory; a transaction callback, registered on the first line, writes the queue at commit.
 #include "pg/run/run_log.hpp"
+#include "pg/workers/warning_limits.hpp"
 
 extern "C" {
 #include "access/xact.h"

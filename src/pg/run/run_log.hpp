@@ -4,7 +4,7 @@
 #include "pg/postgres.hpp"
 
 #include "pg/settings.hpp"
-#include "pg/workers/shared_state.hpp"
+#include "pg/workers/database_table.hpp"
 
 extern "C" {
 #include "datatype/timestamp.h"

@@ -1,4 +1,4 @@
-// The workers' statements against the catalog (see catalog.hpp). Plans are prepared on first use and kept for the life of
+// The workers' statements against the catalog (see run_statements.hpp). Plans are prepared on first use and kept for the life of
 // the worker; the worker exits when the extension is dropped, so they never outlive the tables they name.
 #include "pg/run/run_statements.hpp"
 
@@ -8,7 +8,7 @@
 #include "pg/run/run_log.hpp"
 #include "pg/run/run_journal.hpp"
 #include "pg/settings.hpp"
-#include "pg/workers/shared_state.hpp"
+#include "pg/workers/runs_in_progress.hpp"
 
 extern "C" {
 #include "access/xact.h"

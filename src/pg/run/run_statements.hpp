@@ -1,5 +1,5 @@
 // What the workers read and write in chronos.tasks and chronos.runs: claim a due task (claim.cpp: an index scan that
-// locks the row), record a run, find the next due time, recover runs left behind by a crash (catalog.cpp: statements
+// locks the row), record a run, find the next due time, recover runs left behind by a crash (run_statements.cpp: statements
 // run through SPI, which the caller connects, with plans prepared once).
 #pragma once
 #include "pg/postgres.hpp"

@@ -12,7 +12,8 @@
 #include "pg/run/run_journal.hpp"
 #include "pg/run/run_log.hpp"
 #include "pg/settings.hpp"
-#include "pg/workers/shared_state.hpp"
+#include "pg/workers/executor_slots.hpp"
+#include "pg/workers/runs_in_progress.hpp"
 #include "pg/kinds/sql/sql_run.hpp"
 
 extern "C" {

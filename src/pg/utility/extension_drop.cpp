@@ -3,7 +3,9 @@
 // runs it waits for; lock_timeout bounds the wait. A transactional run holds locks on chronos.tasks, so PostgreSQL
 // would wait for it anyway; an autonomous one would otherwise go on after the drop, with nothing left to record it in.
 #include "pg/utility/extension_drop.hpp"
-#include "pg/workers/shared_state.hpp"
+#include "pg/workers/database_table.hpp"
+#include "pg/workers/executor_slots.hpp"
+#include "pg/workers/runs_in_progress.hpp"
 
 extern "C" {
 #include "access/xact.h"

@@ -1,5 +1,5 @@
 // DROP EXTENSION pg_chronos while tasks run (extension_drop.cpp), called by the ProcessUtility hook
-// (database_events.cpp) before PostgreSQL drops the extension.
+// (utility_hook.cpp) before PostgreSQL drops the extension.
 #pragma once
 #include "pg/postgres.hpp"
 

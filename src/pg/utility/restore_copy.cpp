@@ -4,7 +4,7 @@
 #include "pg/utility/restore_copy.hpp"
 
 #include "pg/catalog/columns.hpp"
-#include "pg/workers/shared_state.hpp"
+#include "pg/workers/runs_in_progress.hpp"
 
 extern "C" {
 #include "access/xact.h"

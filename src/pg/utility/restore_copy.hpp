@@ -1,6 +1,6 @@
 // Restoring a dump (restore_copy.cpp): a superuser's COPY FROM into chronos.tasks, chronos.runs or chronos.listeners
 // goes to the table's restore view (src/sql/pg_chronos--1.0--1.1.sql), so that a row whose owner role is missing is set aside in
-// chronos.unowned_rows instead of failing the whole COPY. Called from the ProcessUtility hook (database_events.cpp).
+// chronos.unowned_rows instead of failing the whole COPY. Called from the ProcessUtility hook (utility_hook.cpp).
 #pragma once
 #include "pg/postgres.hpp"
 

@@ -1,6 +1,6 @@
 // Tasks and listeners follow their owner role through PostgreSQL's role commands, the way the objects a role owns do:
 // DROP ROLE is refused while the role owns any here, REASSIGN OWNED moves them to the new role, DROP OWNED deletes them
-// (their runs stay in the history). Each database is its own, as for PostgreSQL's objects. See role_events.hpp.
+// (their runs stay in the history). Each database is its own, as for PostgreSQL's objects. See role_commands.hpp.
 #include "pg/utility/role_commands.hpp"
 
 #include "pg/run/run_statements.hpp"

@@ -1,4 +1,4 @@
-// Role commands seen through the ProcessUtility hook (database_events.cpp): DROP ROLE is refused while a role owns tasks
+// Role commands seen through the ProcessUtility hook (utility_hook.cpp): DROP ROLE is refused while a role owns tasks
 // or listeners in this database; REASSIGN OWNED and DROP OWNED also move or delete them. Owners are bound by OID.
 #pragma once
 #include "pg/postgres.hpp"

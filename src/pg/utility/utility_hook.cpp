@@ -8,12 +8,13 @@
 //   DROP DATABASE                         quiesces the database until commit and stops its runs in progress;
 // pg_chronos acts only for a command PostgreSQL will let the caller run: the privilege checks PostgreSQL makes come
 // first (command_allowed), and what happens at commit is noted only once the command has succeeded.
-//   DROP ROLE, REASSIGN OWNED, DROP OWNED see role_events.cpp;
+//   DROP ROLE, REASSIGN OWNED, DROP OWNED see role_commands.cpp;
 //   COPY … FROM into chronos.tasks, runs or listeners by a superuser (a restore) see restore_copy.cpp.
 #include "pg/utility/extension_drop.hpp"
 #include "pg/utility/restore_copy.hpp"
 #include "pg/utility/role_commands.hpp"
-#include "pg/workers/shared_state.hpp"
+#include "pg/workers/database_table.hpp"
+#include "pg/workers/executor_slots.hpp"
 
 extern "C" {
 #include "access/htup_details.h"
@@ -342,7 +343,7 @@ void chronos_process_utility(PlannedStmt *pstmt, const char *query, bool read_on
 
 }  // namespace
 
-void install_database_events_hook(void) {
+void install_utility_hook(void) {
     previous_hook = ProcessUtility_hook;
     ProcessUtility_hook = chronos_process_utility;
     RegisterXactCallback(apply_pending_change, NULL);

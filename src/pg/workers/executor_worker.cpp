@@ -3,7 +3,7 @@
 // next_exec_time and keeps chronos.runs within chronos.history_retention; the others sleep until woken. A database
 // holds a worker slot only while it has work: an executor with nothing due within kLingerMs leaves (at once while
 // another database waits for a slot, and after its turn when its own work goes on), recording when the database next
-// needs one; the launcher starts one a little before then (launcher.cpp).
+// needs one; the launcher starts one a little before then (launcher_worker.cpp).
 #include "pg/run/run_statements.hpp"
 #include "pg/catalog/database_trust.hpp"
 #include "pg/run/deferred_runs.hpp"
@@ -11,7 +11,10 @@
 #include "pg/run/run_step.hpp"
 #include "pg/workers/session_settings.hpp"
 #include "pg/settings.hpp"
-#include "pg/workers/shared_state.hpp"
+#include "pg/workers/database_table.hpp"
+#include "pg/workers/executor_slots.hpp"
+#include "pg/workers/run_permits.hpp"
+#include "pg/workers/runs_in_progress.hpp"
 #include "pg/kinds/sql/sql_run.hpp"
 
 extern "C" {

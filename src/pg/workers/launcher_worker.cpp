@@ -1,14 +1,16 @@
 // The launcher: the one static background worker. It connects to no database. It has every database checked once for
 // the extension (an executor looks), and starts an executor in a database with the extension when that database has
 // work: a task due (kLaunchLeadMs before it is), a run to record, expired runs to delete. Executors leave when their
-// database has nothing due (executor.cpp), so a database holds a worker slot only while it has work. When a database
+// database has nothing due (executor_worker.cpp), so a database holds a worker slot only while it has work. When a database
 // with work due finds no slot free, the launcher says so in shared memory: idle executors leave at once, busy ones
 // after their turn, and the databases waiting are served in turn — the database owner (datdba) with the fewest
 // executors running first, then the database due the longest — so that no role can keep another's database unserved
 // by making databases. A database whose executors keep exiting with an error is retried with exponential back-off. The
 // launcher starts only once recovery has finished, so a hot standby runs nothing until it is promoted.
 #include "pg/settings.hpp"
-#include "pg/workers/shared_state.hpp"
+#include "pg/workers/database_table.hpp"
+#include "pg/workers/executor_slots.hpp"
+#include "pg/workers/shared_memory.hpp"
 
 #include <algorithm>
 

@@ -2,7 +2,7 @@
 // only (postgresql.conf and the command line): the values stored by ALTER DATABASE … SET and ALTER ROLE … SET, which a
 // database owner may choose for its database, are undone once it has connected, so that no stored value (role,
 // session_authorization, read-only transactions, exit_on_error, …) can break its bookkeeping or make it exit. A run
-// gets the stored values its owner's login would get (executor.cpp calls the first two, task_run.cpp the third).
+// gets the stored values its owner's login would get (executor_worker.cpp calls the first two, sql_run.cpp the third).
 #pragma once
 #include "pg/postgres.hpp"
 

@@ -1,4 +1,4 @@
-// The result text of a run (see run_result.hpp).
+// The result text of a run (see sql_result.hpp).
 #include "pg/kinds/sql/sql_result.hpp"
 
 #include "pg/settings.hpp"

@@ -4,6 +4,7 @@
 #include "pg/postgres.hpp"
 
 extern "C" {
+#include "executor/tuptable.h"
 #include "utils/rel.h"
 }
 
@@ -23,3 +24,15 @@ pg_attribute_noreturn() void report_missing_column(const char *relation, const c
 // Fills `numbers` for the `count` columns `names` of `rel`, unless it already holds those of `rel`. Errors when a
 // column is missing (report_missing_column).
 void find_columns(Relation rel, const char *const *names, int count, ColumnNumbers *numbers);
+
+// Readers of attribute `n` of a tuple slot, for rows the workers read through an index scan.
+char *text_attribute(TupleTableSlot *slot, AttrNumber n);
+char *enum_attribute(TupleTableSlot *slot, AttrNumber n);
+// An integer attribute (int4 or int8), or `if_null`.
+int64 int_attribute(TupleTableSlot *slot, AttrNumber n, int64 if_null);
+// An interval in microseconds, as extract(epoch FROM …) counts it (a month is 30 days, a year 365.25 days), within
+// ±chronos::kMaxIntervalUs: the trigger refuses longer ones, but a row written before 1.1 or with triggers off may
+// hold any interval, and must not overflow. `if_null` when NULL.
+int64 interval_attribute_us(TupleTableSlot *slot, AttrNumber n, int64 if_null);
+// Sets *out (0 when NULL); returns whether the attribute is not NULL.
+bool timestamp_attribute(TupleTableSlot *slot, AttrNumber n, TimestampTz *out);

@@ -1,26 +1,11 @@
-// What a claim (claim.cpp) tells the executor beyond the task it claimed: whether a session's lock on the catalog made
-// it step back; and the locks a recording outside the claim's transaction takes, without waiting for any of them.
+// Claiming a task: the earliest due task (or one chronos.run_now() requested) that no one else holds, locked in the
+// executor's transaction and copied out (run_step.cpp).
 #pragma once
 #include "pg/postgres.hpp"
 
-#include "pg/run/run_statements.hpp"
+#include "pg/run/claimed_task.hpp"
 
-// 0 when the last claim could take its locks; otherwise a session holds (or waits for) a lock on chronos.tasks,
-// chronos.runs or an index a claim scans, nothing was claimed, and the executor should give back its permit and look
-// again after this many milliseconds (100 ms at first, doubling up to 1 s while the lock is held). The log says what
-// the claims wait for, at most once a minute per database.
-int claim_lock_backoff_ms(void);
-
-// What a recording outside a claim's transaction (an autonomous run's outcome, a run recovered after its worker ended)
-// found when it tried to lock what it writes, without waiting.
-enum class RecordingLock { locked, task_gone, busy };
-struct LockHolder {
-    const char *what;  // "chronos.tasks", "chronos.runs" or "the task's row of chronos.tasks"
-    int pid;           // the process that holds it, 0 when not known
-};
-
-// Locks chronos.tasks and chronos.runs in ROW EXCLUSIVE mode and the row of task `task_id`, each only if that needs no
-// wait, inside the current transaction (locks taken are kept to its end). busy: a session holds one of them (*holder
-// says which); the caller records later, holding no run permit meanwhile. task_gone: there is no such row. When
-// `task` is given, a locked row is copied into it (as a claim would copy it, in the current memory context).
-RecordingLock lock_for_recording(int64 task_id, LockHolder *holder, ClaimedTask *task = NULL);
+// Locks the earliest task due at `now` that no one else holds (SKIP LOCKED) and copies it into `context`.
+bool claim_due_task(TimestampTz now, MemoryContext context, ClaimedTask *task);
+// Locks a task with a pending chronos.run_now() request.
+bool claim_requested_task(TimestampTz now, MemoryContext context, ClaimedTask *task);

@@ -3,7 +3,7 @@
 // executor is gone. No fsync: the file has to outlive a process or a restart of the server, not of the machine.
 #include "pg/run/run_journal.hpp"
 
-#include "pg/run/claim.hpp"
+#include "pg/run/catalog_locks.hpp"
 #include "pg/run/deferred_runs.hpp"
 #include "pg/run/run_log.hpp"
 #include "pg/run/run_step.hpp"

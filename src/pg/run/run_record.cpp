@@ -1,7 +1,7 @@
 // The bookkeeping of a transactional run, written without planning a statement: the task's row is updated and the run's
 // row inserted through the executor's single-row entry points (the ones logical replication applies rows with), so
 // triggers, constraints, TOAST and every index are maintained as an UPDATE and an INSERT would maintain them.
-#include "pg/run/run_statements.hpp"
+#include "pg/run/run_record.hpp"
 
 #include "pg/catalog/columns.hpp"
 

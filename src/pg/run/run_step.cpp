@@ -15,6 +15,8 @@
 #include "pg/workers/executor_slots.hpp"
 #include "pg/workers/runs_in_progress.hpp"
 #include "pg/kinds/sql/sql_run.hpp"
+#include "pg/run/catalog_locks.hpp"
+#include "pg/catalog/extension_version.hpp"
 
 extern "C" {
 #include "access/xact.h"

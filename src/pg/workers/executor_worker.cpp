@@ -16,6 +16,9 @@
 #include "pg/workers/run_permits.hpp"
 #include "pg/workers/runs_in_progress.hpp"
 #include "pg/kinds/sql/sql_run.hpp"
+#include "pg/catalog/extension_version.hpp"
+#include "pg/run/history_prune.hpp"
+#include "pg/run/run_recovery.hpp"
 
 extern "C" {
 #include "access/xact.h"

@@ -1,8 +1,10 @@
 // The trigger on chronos.tasks: validates every row a user writes and derives what was left out (type, timezone, owner,
 // status, start_time, next_exec_time), so that a bad row is refused with a clear error and nothing reaches the workers
-// unchecked. After commit, a task due sooner than the sleeping watcher expects wakes it.
+// unchecked. What it schedules wakes the executors at commit (task_wake.cpp).
 #include "pg/run/run_statements.hpp"
 #include "pg/catalog/columns.hpp"
+#include "pg/catalog/control_values.hpp"
+#include "pg/catalog/task_wake.hpp"
 #include "pg/kinds/sql/sql_check.hpp"
 #include "pg/bridge/core_error.hpp"
 #include "pg/catalog/database_trust.hpp"
@@ -11,8 +13,6 @@
 #include "pg/bridge/pg_time_zone.hpp"
 #include "pg/utility/restore_copy.hpp"
 #include "pg/settings.hpp"
-#include "pg/workers/database_table.hpp"
-#include "pg/workers/runs_in_progress.hpp"
 
 extern "C" {
 #include "access/detoast.h"
@@ -38,9 +38,6 @@ PG_FUNCTION_INFO_V1(chronos_task_before_write);
 }
 
 namespace {
-
-// The earliest next_exec_time this transaction scheduled; DT_NOEND if none.
-TimestampTz pending_due = DT_NOEND;
 
 enum Column {
     c_name, c_type, c_schedule, c_timezone, c_command, c_owner, c_status, c_start_time, c_next_exec_time,
@@ -74,9 +71,6 @@ constexpr int64 kMaxRuns = INT64CONST(1000000000000);
 constexpr int64 kMaxRunCount = INT64CONST(1000000000000000);
 constexpr int64 kMaxFailureCount = 1000000000;
 constexpr int64 kMaxCrashCount = 1000;  // chronos.max_crashes is at most this
-
-// Whether this transaction asked for a manual run (chronos.run_now()).
-bool pending_manual = false;
 
 // One version of a row: the trigger's columns as text (NULL for SQL NULL), the way users wrote them.
 struct TaskRow {
@@ -175,38 +169,6 @@ void check_command(const char *column, const char *command, const char *transact
 void invalid_control(const char *column, const char *value, const char *allowed, const char *hint) {
     ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE), errmsg("invalid %s \"%s\"", column, value),
                     errdetail("%s", allowed), errhint("%s", hint)));
-}
-
-bool one_of(const char *value, const char *const *allowed) {
-    for (; *allowed; allowed++)
-        if (strcmp(value, *allowed) == 0)
-            return true;
-    return false;
-}
-
-// An interval's length in microseconds, a month counting as the average Gregorian month (as the core counts it), and
-// whether all its parts are >= 0.
-double interval_length_us(const char *text, bool *non_negative) {
-    Interval *span = DatumGetIntervalP(
-        DirectFunctionCall3(interval_in, CStringGetDatum(text), ObjectIdGetDatum(InvalidOid), Int32GetDatum(-1)));
-    *non_negative = span->time >= 0 && span->day >= 0 && span->month >= 0;
-    return (double)span->time + (double)span->day * USECS_PER_DAY +
-           (double)span->month * chronos::kAverageMonthSeconds * USECS_PER_SEC;
-}
-
-// Between `min_us` and 100 years (chronos::kMaxIntervalUs), every part >= 0.
-bool interval_in_range(const char *text, int64 min_us) {
-    bool non_negative;
-    double length = interval_length_us(text, &non_negative);
-    return non_negative && length >= (double)min_us && length <= (double)chronos::kMaxIntervalUs;
-}
-
-// An integer column's text (int4 or int8 output) within [low, high].
-bool integer_in_range(const char *text, int64 low, int64 high) {
-    errno = 0;
-    char *end;
-    long long value = strtoll(text, &end, 10);
-    return errno == 0 && *end == '\0' && value >= low && value <= high;
 }
 
 void check_integer(char **text, const ColumnChanged &changed, Column c, int64 low, int64 high, const char *allowed,
@@ -393,18 +355,6 @@ TimestampTz first_exec_time(const char *type, const char *schedule, const char *
     return next;
 }
 
-void wake_at_commit(XactEvent event, void *) {
-    if (event == XACT_EVENT_COMMIT && pending_manual)
-        request_manual_runs(MyDatabaseId);
-    if (event == XACT_EVENT_COMMIT && pending_due != DT_NOEND)
-        wake_for_due_task(MyDatabaseId, pending_due);
-    if (event == XACT_EVENT_COMMIT || event == XACT_EVENT_ABORT || event == XACT_EVENT_PARALLEL_COMMIT ||
-        event == XACT_EVENT_PARALLEL_ABORT || event == XACT_EVENT_PREPARE) {
-        pending_due = DT_NOEND;
-        pending_manual = false;
-    }
-}
-
 void set_column(TupleDesc desc, Column c, const char *text, int *columns, Datum *values, bool *nulls, int *n) {
     int attnum = column_number(desc, c);
     Oid input, ioparam;
@@ -416,10 +366,6 @@ void set_column(TupleDesc desc, Column c, const char *text, int *columns, Datum 
 }
 
 }  // namespace
-
-void register_task_wake_callback(void) {
-    RegisterXactCallback(wake_at_commit, NULL);
-}
 
 extern "C" Datum chronos_task_before_write(PG_FUNCTION_ARGS) {
     TriggerData *trigger = (TriggerData *)fcinfo->context;
@@ -519,7 +465,7 @@ extern "C" Datum chronos_task_before_write(PG_FUNCTION_ARGS) {
     else if (reshaped)
         (void)first_exec_time(text[c_type], text[c_schedule], text[c_timezone], start);  // it must have one
     if (scheduled && text[c_next_exec_time] != NULL)
-        pending_due = Min(pending_due, timestamp_of(text[c_next_exec_time]));
+        note_task_due(timestamp_of(text[c_next_exec_time]));
     bool moved = changed(c_end_time) || changed(c_next_exec_time) || reshaped || resumed;
     if (strcmp(text[c_type], "loop") == 0 && scheduled && text[c_end_time] != NULL && moved &&
         text[c_next_exec_time] != NULL && timestamp_of(text[c_next_exec_time]) > timestamp_of(text[c_end_time]))
@@ -528,8 +474,7 @@ extern "C" Datum chronos_task_before_write(PG_FUNCTION_ARGS) {
                                   text[c_end_time]),
                         errhint("Set end_time after the next run, or leave it NULL.")));
     if (strcmp(text[c_run_requested], "t") == 0 && changed(c_run_requested)) {
-        pending_manual = true;
-        pending_due = Min(pending_due, GetCurrentTimestamp());
+        note_manual_run();
     }
 
     // A task scheduled again after it failed (a quarantined one among them) starts a new count of crashes.

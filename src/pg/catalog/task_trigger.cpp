@@ -5,7 +5,7 @@
 #include "pg/catalog/columns.hpp"
 #include "pg/catalog/control_values.hpp"
 #include "pg/catalog/task_wake.hpp"
-#include "pg/kinds/sql/sql_check.hpp"
+#include "pg/kinds/task_kind.hpp"
 #include "pg/bridge/core_error.hpp"
 #include "pg/catalog/database_trust.hpp"
 #include "pg/catalog/next_exec_time.hpp"
@@ -114,58 +114,6 @@ struct ColumnChanged {
     bool operator()(int c) const { return !is_update || !same_text(row->text[c], old->text[c]); }
 };
 
-bool is_blank(const char *s) {
-    for (; *s; s++)
-        if (!isspace((unsigned char)*s))
-            return false;
-    return true;
-}
-
-// Where in the parsed text a syntax error is. When the row is written from inside a function, PostgreSQL's error
-// context callbacks have moved the position from cursorpos to internalpos.
-int error_position(const ErrorData *error) {
-    return error->cursorpos > 0 ? error->cursorpos : error->internalpos;
-}
-
-// Parses `command` (the task's command, or its on_failure command when `column` says so) and checks it can run.
-void check_command(const char *column, const char *command, const char *transactional) {
-    if (is_blank(command))
-        ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE), errmsg("task %s is empty", column),
-                        errhint("Give one or more SQL statements, for example 'VACUUM ANALYZE my_table'.")));
-    MemoryContext context = CurrentMemoryContext;
-    ErrorData *volatile syntax_error = NULL;
-    CommandKind kind = {0, false, NULL, NULL, false, NULL};
-    PG_TRY();
-    {
-        kind = classify_command(command);
-    }
-    PG_CATCH();
-    {
-        MemoryContextSwitchTo(context);
-        syntax_error = CopyErrorData();
-        FlushErrorState();
-    }
-    PG_END_TRY();
-    if (syntax_error != NULL)
-        ereport(ERROR, (errcode(syntax_error->sqlerrcode), errmsg("invalid task %s: %s", column, syntax_error->message),
-                        error_position(syntax_error) > 0
-                            ? errdetail("The error is at character %d of the %s.", error_position(syntax_error), column)
-                            : 0,
-                        errhint("Check the command in psql first; separate statements with semicolons.")));
-    if (kind.statements == 0)
-        ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE), errmsg("task %s has no statement", column),
-                        errhint("Give one or more SQL statements, for example 'VACUUM ANALYZE my_table'.")));
-    if (kind.transaction_control)
-        refuse_transaction_control(column, &kind);
-    if (transactional != NULL && strcmp(transactional, "t") == 0 && kind.needs_top_level)
-        ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE), errmsg("task %s cannot run in a transaction", column),
-                        errdetail("%s cannot run inside a transaction block.", kind.top_level_reason),
-                        strcmp(column, "command") == 0
-                            ? errhint("Set transactional to NULL (decided from the command) or to false.")
-                            : errhint("on_failure runs in the transaction that records the failure; use a statement "
-                                      "that can run in a transaction.")));
-}
-
 void invalid_control(const char *column, const char *value, const char *allowed, const char *hint) {
     ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE), errmsg("invalid %s \"%s\"", column, value),
                     errdetail("%s", allowed), errhint("%s", hint)));
@@ -223,7 +171,7 @@ void check_controls(char **text, const ColumnChanged &changed) {
         invalid_control("notify_channel", text[c_notify_channel], "A channel name has 1 to 63 bytes.",
                         "For example notify_channel => 'chronos'.");
     if (text[c_on_failure] && changed(c_on_failure))
-        check_command("on_failure", text[c_on_failure], "t");
+        find_task_kind("sql")->check_command("on_failure", text[c_on_failure], "t");
 }
 
 void check_type(const char *name, const char *type, const char *schedule) {
@@ -393,7 +341,7 @@ extern "C" Datum chronos_task_before_write(PG_FUNCTION_ARGS) {
     char **text = row.text;
     check_required(text);
     if (text[c_command] != NULL && (changed(c_command) || changed(c_transactional)))
-        check_command("command", text[c_command], text[c_transactional]);
+        find_task_kind("sql")->check_command("command", text[c_command], text[c_transactional]);
     check_controls(text, changed);
     if (text[c_type] == NULL)
         text[c_type] = pstrdup(text[c_schedule] ? "loop" : "once");

@@ -5,7 +5,7 @@
 #include "pg/run/run_timeout.hpp"
 #include "pg/run/run_statements.hpp"
 #include "pg/run/claim.hpp"
-#include "pg/kinds/sql/sql_check.hpp"
+#include "pg/kinds/task_kind.hpp"
 #include "pg/catalog/database_trust.hpp"
 #include "pg/run/deferred_runs.hpp"
 #include "pg/bridge/pg_time_zone.hpp"
@@ -150,38 +150,6 @@ bool catch_up_allows_run(ClaimedTask *task, TimestampTz now) {
     }
     skip_missed_slots(task, decision.next_exec_time);
     return false;
-}
-
-// Whether the command runs in one transaction with its bookkeeping; a command that does not parse, or holds
-// transaction control, fails its run.
-bool classify_for_run(const ClaimedTask *task, CommandKind *kind, RunOutcome *failure) {
-    if (classify_plain_statement(task->command, kind))
-        return true;
-    MemoryContext context = CurrentMemoryContext;
-    volatile bool parsed = false;
-    PG_TRY();
-    {
-        *kind = classify_command(task->command);
-        parsed = true;
-    }
-    PG_CATCH();
-    {
-        MemoryContextSwitchTo(context);
-        ErrorData *edata = CopyErrorData();
-        FlushErrorState();
-        failure->succeeded = false;
-        failure->error = psprintf("%s: %s", unpack_sql_state(edata->sqlerrcode), edata->message);
-        failure->result = NULL;
-    }
-    PG_END_TRY();
-    if (parsed && kind->transaction_control) {
-        // Refused when written; a row written before 1.1, or with the trigger disabled, is refused here.
-        failure->succeeded = false;
-        failure->error = transaction_control_refusal("command", kind);
-        failure->result = NULL;
-        return false;
-    }
-    return parsed;
 }
 
 // on_failure: SQL run as the owner once a run has finally failed, with the run's JSON as $1. Its failure is logged, at
@@ -335,7 +303,8 @@ Step run_one_step(TimestampTz *next_due, int *due_together) {
     share_work(chronos_max_workers, task->also_due);
     MemoryContextSwitchTo(run_context);
 
-    CommandKind kind;
+    const TaskKind *task_kind = task_kind_of(task);
+    RunPlan plan = {true, NULL};
     RunOutcome outcome;
     Oid owner = task->owner;
     bool owner_is_superuser;
@@ -345,9 +314,9 @@ Step run_one_step(TimestampTz *next_due, int *due_together) {
         outcome = {false, refusal, NULL};
         owner = InvalidOid;
     } else {
-        runnable = classify_for_run(task, &kind, &outcome);
+        runnable = task_kind->plan_run(task, &plan, &outcome);
     }
-    bool transactional = !runnable || (task->transactional >= 0 ? task->transactional == 1 : !kind.needs_top_level);
+    bool transactional = !runnable || plan.transactional;
     publish_run_mode(transactional);
     report_activity(task);
 
@@ -359,7 +328,7 @@ Step run_one_step(TimestampTz *next_due, int *due_together) {
             command_started = true;
             journal_run_start(task, 0, current_started_at);
             arm_run_timeout(task);
-            run_in_transaction(task->command, owner, owner_is_superuser, kind.last_tag, task->payload, &outcome);
+            task_kind->run_in_transaction(task, &plan, owner, owner_is_superuser, &outcome);
             disarm_run_timeout();
         }
         reset_session_state_in_transaction();
@@ -375,7 +344,7 @@ Step run_one_step(TimestampTz *next_due, int *due_together) {
         command_started = true;
         journal_run_start(task, run_id, current_started_at);
         arm_run_timeout(task);
-        run_at_top_level(task->command, owner, owner_is_superuser, task->payload, &outcome);
+        task_kind->run_autonomous(task, owner, owner_is_superuser, &outcome);
         disarm_run_timeout();
         reset_session();
         begin_transaction();

@@ -1,7 +1,10 @@
 // Classifies a task's command from PostgreSQL's raw parse trees (no catalog access, so it is cheap and safe in a trigger).
 #include "pg/kinds/sql/sql_check.hpp"
 
+#include "pg/bridge/core_error.hpp"
+
 extern "C" {
+#include "utils/memutils.h"
 #include "nodes/parsenodes.h"
 #include "parser/parser.h"
 #include "tcop/cmdtag.h"
@@ -194,4 +197,99 @@ void refuse_transaction_control(const char *column, const CommandKind *kind) {
 char *transaction_control_refusal(const char *column, const CommandKind *kind) {
     return psprintf("0A000: task %s cannot use %s; put the statements in a procedure that uses COMMIT and CALL it",
                     column, kind->transaction_control_tag);
+}
+
+namespace {
+
+bool is_blank(const char *s) {
+    for (; *s; s++)
+        if (!isspace((unsigned char)*s))
+            return false;
+    return true;
+}
+
+// Where in the parsed text a syntax error is. When the row is written from inside a function, PostgreSQL's error
+// context callbacks have moved the position from cursorpos to internalpos.
+int error_position(const ErrorData *error) {
+    return error->cursorpos > 0 ? error->cursorpos : error->internalpos;
+}
+
+bool classify_for_run(const ClaimedTask *task, CommandKind *kind, RunOutcome *failure) {
+    if (classify_plain_statement(task->command, kind))
+        return true;
+    MemoryContext context = CurrentMemoryContext;
+    volatile bool parsed = false;
+    PG_TRY();
+    {
+        *kind = classify_command(task->command);
+        parsed = true;
+    }
+    PG_CATCH();
+    {
+        MemoryContextSwitchTo(context);
+        ErrorData *edata = CopyErrorData();
+        FlushErrorState();
+        failure->succeeded = false;
+        failure->error = psprintf("%s: %s", unpack_sql_state(edata->sqlerrcode), edata->message);
+        failure->result = NULL;
+    }
+    PG_END_TRY();
+    if (parsed && kind->transaction_control) {
+        // Refused when written; a row written before 1.1, or with the trigger disabled, is refused here.
+        failure->succeeded = false;
+        failure->error = transaction_control_refusal("command", kind);
+        failure->result = NULL;
+        return false;
+    }
+    return parsed;
+}
+
+}  // namespace
+
+void check_sql_command(const char *column, const char *command, const char *transactional) {
+    if (is_blank(command))
+        ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE), errmsg("task %s is empty", column),
+                        errhint("Give one or more SQL statements, for example 'VACUUM ANALYZE my_table'.")));
+    MemoryContext context = CurrentMemoryContext;
+    ErrorData *volatile syntax_error = NULL;
+    CommandKind kind = {0, false, NULL, NULL, false, NULL};
+    PG_TRY();
+    {
+        kind = classify_command(command);
+    }
+    PG_CATCH();
+    {
+        MemoryContextSwitchTo(context);
+        syntax_error = CopyErrorData();
+        FlushErrorState();
+    }
+    PG_END_TRY();
+    if (syntax_error != NULL)
+        ereport(ERROR, (errcode(syntax_error->sqlerrcode), errmsg("invalid task %s: %s", column, syntax_error->message),
+                        error_position(syntax_error) > 0
+                            ? errdetail("The error is at character %d of the %s.", error_position(syntax_error), column)
+                            : 0,
+                        errhint("Check the command in psql first; separate statements with semicolons.")));
+    if (kind.statements == 0)
+        ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE), errmsg("task %s has no statement", column),
+                        errhint("Give one or more SQL statements, for example 'VACUUM ANALYZE my_table'.")));
+    if (kind.transaction_control)
+        refuse_transaction_control(column, &kind);
+    if (transactional != NULL && strcmp(transactional, "t") == 0 && kind.needs_top_level)
+        ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE), errmsg("task %s cannot run in a transaction", column),
+                        errdetail("%s cannot run inside a transaction block.", kind.top_level_reason),
+                        strcmp(column, "command") == 0
+                            ? errhint("Set transactional to NULL (decided from the command) or to false.")
+                            : errhint("on_failure runs in the transaction that records the failure; use a statement "
+                                      "that can run in a transaction.")));
+}
+
+// Whether the command runs in one transaction with its bookkeeping; a command that does not parse, or holds
+// transaction control, fails its run.
+bool plan_sql_run(const ClaimedTask *task, RunPlan *plan, RunOutcome *failure) {
+    CommandKind kind;
+    bool runnable = classify_for_run(task, &kind, failure);
+    plan->transactional = !runnable || (task->transactional >= 0 ? task->transactional == 1 : !kind.needs_top_level);
+    plan->last_tag = runnable ? kind.last_tag : NULL;
+    return runnable;
 }

@@ -5,6 +5,8 @@
 #pragma once
 #include "pg/postgres.hpp"
 
+#include "pg/kinds/task_kind.hpp"
+
 struct CommandKind {
     int statements;
     bool needs_top_level;          // some statement cannot run inside a transaction block
@@ -34,3 +36,9 @@ char *transaction_control_refusal(const char *column, const CommandKind *kind);
 // TABLE statement (no semicolon but a last one, no comment): it runs in a transaction. Returns false when the command
 // needs the full parse. last_tag is left NULL when the first keyword does not give it (WITH).
 bool classify_plain_statement(const char *command, CommandKind *kind);
+
+// The sql kind's entries of TaskKind (kinds/task_kind.hpp): the check of a command when written (a syntax error, an
+// empty command, transaction control, a top-level statement with transactional = true are refused), and the plan of
+// a run (transactional unless the command needs top-level execution or the task says otherwise).
+void check_sql_command(const char *column, const char *command, const char *transactional);
+bool plan_sql_run(const ClaimedTask *task, RunPlan *plan, RunOutcome *failure);

@@ -343,3 +343,12 @@ bool session_is_clean(void) {
            security == clean_session.security && DefaultXactReadOnly == clean_session.read_only &&
            DefaultXactIsoLevel == clean_session.isolation;
 }
+
+void run_sql_in_transaction(const ClaimedTask *task, const RunPlan *plan, Oid owner, bool owner_is_superuser,
+                            RunOutcome *out) {
+    run_in_transaction(task->command, owner, owner_is_superuser, plan->last_tag, task->payload, out);
+}
+
+void run_sql_autonomous(const ClaimedTask *task, Oid owner, bool owner_is_superuser, RunOutcome *out) {
+    run_at_top_level(task->command, owner, owner_is_superuser, task->payload, out);
+}

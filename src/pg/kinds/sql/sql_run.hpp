@@ -4,11 +4,8 @@
 #pragma once
 #include "pg/postgres.hpp"
 
-struct RunOutcome {
-    bool succeeded;
-    char *error;    // "SQLSTATE: message", NULL on success
-    char *result;   // command tag and rows affected of the last statement
-};
+#include "pg/kinds/task_kind.hpp"
+
 
 // Whether `owner` may run a task in this database now, as a login would be allowed: the role exists, has CONNECT on
 // the database and is within its VALID UNTIL. NULL if so, else the run's error ("SQLSTATE: message");
@@ -43,3 +40,9 @@ bool run_loaded_a_library(void);
 // Whether the session is as a run expects it: outside any transaction, as the worker's own user, unrestricted, with
 // the transaction characteristics it started with.
 bool session_is_clean(void);
+
+// The sql kind's run entries of TaskKind: the task's command (its payload bound to $1) in the step's transaction, or
+// statement by statement at top level.
+void run_sql_in_transaction(const ClaimedTask *task, const RunPlan *plan, Oid owner, bool owner_is_superuser,
+                            RunOutcome *out);
+void run_sql_autonomous(const ClaimedTask *task, Oid owner, bool owner_is_superuser, RunOutcome *out);

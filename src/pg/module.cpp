@@ -4,6 +4,8 @@
 // (scheduler_functions.cpp).
 #include "pg/settings.hpp"
 #include "pg/workers/shared_memory.hpp"
+#include "pg/catalog/task_wake.hpp"
+#include "pg/utility/utility_hook.hpp"
 
 extern "C" {
 #include "miscadmin.h"
@@ -32,8 +34,6 @@ int chronos_max_runs_per_owner = -1;
 bool chronos_log_successful_runs = false;
 int chronos_log_min_duration_ms = -1;
 
-void register_task_wake_callback(void);
-void install_utility_hook(void);
 
 namespace {
 

@@ -1,7 +1,7 @@
 // SQL-callable views of the schedule engine: chronos.next_runs() and chronos.describe_schedule(). They need no worker.
 #include "pg/bridge/core_error.hpp"
 #include "pg/bridge/pg_time_zone.hpp"
-#include "pg/api/task_preview.hpp"
+#include "pg/api/task_functions.hpp"
 
 extern "C" {
 #include "funcapi.h"

@@ -1,6 +1,6 @@
 // SQL functions about one task, looked up by name among the caller's own tasks (names belong to their owner; row-level
 // security applies too): chronos.cancel(name) and chronos.next_runs(task_name, count).
-#include "pg/api/task_preview.hpp"
+#include "pg/api/task_functions.hpp"
 
 #include "pg/bridge/core_error.hpp"
 #include "pg/bridge/pg_time_zone.hpp"

@@ -10,6 +10,8 @@
 // first (command_allowed), and what happens at commit is noted only once the command has succeeded.
 //   DROP ROLE, REASSIGN OWNED, DROP OWNED see role_commands.cpp;
 //   COPY … FROM into chronos.tasks, runs or listeners by a superuser (a restore) see restore_copy.cpp.
+#include "pg/utility/utility_hook.hpp"
+
 #include "pg/utility/extension_drop.hpp"
 #include "pg/utility/restore_copy.hpp"
 #include "pg/utility/role_commands.hpp"

@@ -1,4 +1,5 @@
-// Previewing a task's next runs by its name (chronos.next_runs(task_name, count)), with the caller's rights.
+// Looking up a task by name among the caller's own (task_functions.cpp), for previewing its next runs
+// (chronos.next_runs(task_name, count), schedule_functions.cpp).
 #pragma once
 #include "pg/postgres.hpp"
 

@@ -1,5 +1,5 @@
 // Runs whose outcome waits to be recorded (the "record" of claim → run → record): an autonomous run's recording, in a
-// transaction of its own after the command, takes its locks without waiting (claim.cpp, lock_for_recording); when a
+// transaction of its own after the command, takes its locks without waiting (catalog_locks.cpp, lock_for_recording); when a
 // session holds one of them, the outcome is kept here, the executor goes on with other work, holding no run permit
 // for it, and records it once the lock is free (run_step.cpp, record_deferred_runs). A role that locks the rows of
 // its own tasks so delays only the recording of its own runs.

@@ -1,5 +1,5 @@
 // Per-database limits on repeated log lines: the claims' lock-wait lines and the workers' rate-limited warnings
-// (run/run_log.cpp, run/claim.cpp). Kept in the database's entry of the table of databases.
+// (run/run_log.cpp, run/catalog_locks.cpp). Kept in the database's entry of the table of databases.
 #pragma once
 #include "pg/postgres.hpp"
 

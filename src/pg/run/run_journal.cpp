@@ -114,13 +114,14 @@ void capture_fatal(ErrorData *edata) {
 void close_at_exit(int, Datum) {
     if (journal_fd < 0)
         return;
-    if (record.task_id != 0 || next_deferred_retry() != DT_NOEND) {
-        note_ended_run(MyDatabaseId);  // left for the next executor: it records the run
-    } else {
+    bool left = record.task_id != 0 || next_deferred_retry() != DT_NOEND;
+    if (!left)
         unlink(journal_path);
-    }
+    // Closed (its lock released) before the others are told, so that the executor that looks finds it free to take.
     close(journal_fd);
     journal_fd = -1;
+    if (left)
+        note_ended_run(MyDatabaseId, record.task_id);  // left for the next executor: it records the run
 }
 
 const char *const kRecordEndedRunSql =
@@ -343,6 +344,7 @@ int recover_ended_runs(bool *left) {
             else
                 record_ended_run(&dead, atoi(entry->d_name + strlen(prefix)));
             recovered++;
+            forget_ended_run(MyDatabaseId, dead.task_id);
         }
         // Removed once recorded; the recording commits with the caller's transaction, which follows at once.
         unlink(path);

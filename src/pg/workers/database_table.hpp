@@ -10,6 +10,11 @@ extern "C" {
 }
 
 constexpr int kRateLimitedWarnings = 3;  // kinds of rate-limited warnings (run_log.hpp)
+// Runs that ended their executor and wait to be recorded from its journal, per database: claims pass their tasks over
+// until then (a transactional run leaves its task row due, unlocked once the executor's transaction is aborted). An
+// entry is ignored after kEndedTaskHoldUs, should its journal never be recorded.
+constexpr int kEndedTasks = 8;
+constexpr int64 kEndedTaskHoldUs = 60 * INT64CONST(1000000);
 
 // What the launcher knows of a database. There is an entry only for a database known to have the extension, or being
 // checked for it; at most chronos.max_databases entries.
@@ -26,6 +31,8 @@ struct DatabaseEntry {
     uint64 task_changes;       // commits that wrote scheduled tasks (wake_for_due_task): claims' fairness look-ups expire
     TimestampTz warned_at[kRateLimitedWarnings];  // when a warning of each kind (run_log.hpp) was last logged; 0: never
     int64 warnings_held[kRateLimitedWarnings];    // of each kind, how many were held back since
+    int64 ended_tasks[kEndedTasks];            // tasks of runs that ended their executor, not recorded yet; 0: free
+    TimestampTz ended_task_at[kEndedTasks];    // when each was noted
     bool due_pending;          // a due time that no watcher took (none was watching, or the watcher left the watch):
     TimestampTz pending_due;   // the next watcher wakes by then (take_watch)
     TimestampTz pending_since; // when due_pending was set

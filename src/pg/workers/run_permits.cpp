@@ -107,6 +107,7 @@ int copy_claim_state(Oid database, int64 *ids, int max_ids, int *id_count, Owner
         else if (m < max_owners)
             owners[m++] = {s->run_owner, 1};
     }
+    n += ended_tasks_of(e, ids + n, max_ids - n);
     *id_count = n;
     return m;
 }

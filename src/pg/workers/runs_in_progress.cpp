@@ -75,6 +75,10 @@ int running_task_ids(Oid database, int64 *out, int max) {
     int n = copy_running_slots(database, running, Min(max, 64));
     for (int i = 0; i < n; i++)
         out[i] = running[i].task_id;
+    if (state != NULL) {
+        Locked lock;
+        n += ended_tasks_of(find_database(database, false), out + n, max - n);
+    }
     return n;
 }
 
@@ -112,7 +116,7 @@ void publish_deferred_runs(const int64 *task_ids, int count) {
         me->deferred[i] = task_ids[i];
 }
 
-void note_ended_run(Oid database) {
+void note_ended_run(Oid database, int64 task_id) {
     if (state == NULL)
         return;
     {
@@ -120,6 +124,15 @@ void note_ended_run(Oid database) {
         DatabaseEntry *e = find_database(database, false);
         if (e != NULL) {
             e->ended_runs = true;
+            if (task_id != 0) {
+                // Passed over by claims until recorded: in a free entry, or in place of the oldest.
+                int k = 0;
+                for (int i = 1; i < kEndedTasks && e->ended_tasks[k] != 0; i++)
+                    if (e->ended_tasks[i] == 0 || e->ended_task_at[i] < e->ended_task_at[k])
+                        k = i;
+                e->ended_tasks[k] = task_id;
+                e->ended_task_at[k] = GetCurrentTimestamp();
+            }
             // Recorded by an executor that is free now: when every other one is busy (or there is none), the
             // launcher starts one, so that the run is recorded, and due tasks run, without waiting for long runs.
             bool free_sibling = false;
@@ -160,4 +173,14 @@ bool take_manual_request(Oid database) {
     if (requested)
         e->manual_requested = false;
     return requested;
+}
+
+void forget_ended_run(Oid database, int64 task_id) {
+    if (state == NULL || task_id == 0)
+        return;
+    Locked lock;
+    DatabaseEntry *e = find_database(database, false);
+    for (int i = 0; e != NULL && i < kEndedTasks; i++)
+        if (e->ended_tasks[i] == task_id)
+            e->ended_tasks[i] = 0;
 }

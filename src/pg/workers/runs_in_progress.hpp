@@ -53,7 +53,10 @@ bool executor_runs_task(pid_t pid, int64 task_id);
 void publish_deferred_runs(const int64 *task_ids, int count);
 
 // An executor of `database` ended during a run (its journal holds the run): the other executors are woken to record it.
-void note_ended_run(Oid database);
+// `task_id` (0: none, only deferred recordings) is passed over by claims until its run is recorded (forget_ended_run).
+void note_ended_run(Oid database, int64 task_id = 0);
+// The run of `task_id` that ended its executor is recorded: claims may take the task again.
+void forget_ended_run(Oid database, int64 task_id);
 
 // Whether runs ended in `database` since the last call; clears the mark.
 bool take_ended_runs(Oid database);

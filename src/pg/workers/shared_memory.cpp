@@ -131,6 +131,17 @@ void wake_executors(Oid database, bool asleep_only) {
         SetLatch(wake[i]);
 }
 
+int ended_tasks_of(const DatabaseEntry *e, int64 *out, int max) {
+    if (e == NULL)
+        return 0;
+    TimestampTz now = GetCurrentTimestamp();
+    int n = 0;
+    for (int i = 0; i < kEndedTasks && n < max; i++)
+        if (e->ended_tasks[i] != 0 && now - e->ended_task_at[i] < kEndedTaskHoldUs)
+            out[n++] = e->ended_tasks[i];
+    return n;
+}
+
 }  // namespace shared_memory
 
 using namespace shared_memory;

@@ -79,4 +79,8 @@ ExecutorSlot *find_asleep(Oid database, const ExecutorSlot *except);
 // Sets the latches of the executors of `database` other than this one (only those asleep if `asleep_only`).
 void wake_executors(Oid database, bool asleep_only);
 
+// The tasks of `e` whose runs ended their executor and are not recorded yet (at most `max`, noted within
+// kEndedTaskHoldUs), appended at out[0..]; returns how many.
+int ended_tasks_of(const DatabaseEntry *e, int64 *out, int max);
+
 }  // namespace shared_memory

@@ -32,7 +32,8 @@ put_stats() {  # put_stats KEY "count p50 p95 max"
 chronos_databases() {
     local seconds=$1 since until db
     restart_with_few_slots csql "$CHRONOS_DIR"
-    csql -c "DROP EXTENSION pg_chronos"   # scenario 6 runs alone: the bench database's executors would take slots
+    # Scenario 6 runs alone: the bench database's executors would take slots (kept_runs, of scenario 4, uses its types).
+    csql -c "SET client_min_messages = warning" -c "DROP TABLE IF EXISTS kept_runs" -c "DROP EXTENSION pg_chronos"
     as_pg_user "$PG_BIN/createdb" -h "$CHRONOS_DIR" -p "$CHRONOS_PORT" many
     as_pg_user "$PG_BIN/psql" -h "$CHRONOS_DIR" -p "$CHRONOS_PORT" -d many -X -qAt -v ON_ERROR_STOP=1 \
         -c "CREATE EXTENSION pg_chronos" \

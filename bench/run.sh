@@ -7,7 +7,8 @@
 #   bench/run.sh --quick    shorter windows, under 10 minutes
 #   bench/run.sh --long     longer windows, about 30 minutes
 #   bench/run.sh --smoke    one cluster, one 200-task burst, one line on stdout; exits non-zero unless all 200 ran
-#   BENCH_SAVE_DATA=DIR     copies the raw results and samples to DIR before the scratch directory is removed
+#   BENCH_SAVE_DATA=DIR     copies the raw results, samples and pg_chronos's server log to DIR before the scratch
+#                           directory is removed
 #
 # Installs the Debian packages it needs; as root, the clusters run as "postgres" in a temporary directory on private
 # Unix sockets (listen_addresses = ''), and are stopped and removed on exit.
@@ -52,6 +53,7 @@ cleanup() {
     for pid in "${BACKGROUND_PIDS[@]}"; do wait "$pid" 2>/dev/null || true; done
     if [ -n "${BENCH_SAVE_DATA:-}" ] && [ -n "$WORK" ] && [ -f "$RESULTS" ]; then
         mkdir -p "$BENCH_SAVE_DATA" && cp -r "$RESULTS" "$DATA" "$BENCH_SAVE_DATA/" && cp "$WORK"/*.txt "$BENCH_SAVE_DATA/" 2>/dev/null
+        [ -n "$CHRONOS_DIR" ] && cp "$CHRONOS_DIR/server.log" "$BENCH_SAVE_DATA/chronos_server.log" 2>/dev/null
     fi
     [ -n "$CHRONOS_DIR" ] && stop_cluster "$CHRONOS_DIR"
     [ -n "$CRON_DIR" ] && stop_cluster "$CRON_DIR"

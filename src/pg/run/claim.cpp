@@ -71,14 +71,18 @@ bool claim_from(const char *index_name, bool manual, TimestampTz now, int count_
     IndexScanDesc scan = index_beginscan(rel, index, GetActiveSnapshot(), key_count, 0);
     index_rescan(scan, key_count ? &key : NULL, key_count, NULL, 0);
     bool claimed = false, fairness_checked = false;
-    int also_due = 0;
+    int also_due = 0, looked_after = 0;
     while (index_getnext_slot(scan, ForwardScanDirection, found)) {
         int64 id = claimed_id(found);
         if (is_running(id, state.ids, state.id_count))
             continue;
         Oid owner = claimed_owner(found);
         if (claimed) {
-            if (!at_cap(&state, owner) && ++also_due >= count_limit)
+            // Rows of owners at chronos.max_runs_per_owner are not counted, but looked at, as many as would be counted:
+            // a burst of one owner at its cap costs each claim as few rows as any other burst, not the whole burst.
+            if (!at_cap(&state, owner))
+                also_due++;
+            if (++looked_after >= count_limit)
                 break;
             continue;
         }

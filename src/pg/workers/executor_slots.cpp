@@ -127,10 +127,12 @@ TimestampTz watch_deadline(void) {
 void share_work(int max_workers, int also_due) {
     Latch *wake[16];
     int woken = 0;
-    int wanted = Min(Max(also_due, 1), 16);
     bool want_executor = false;
     {
         Locked lock;
+        // Tasks others could run now are woken for; with none (their owners at chronos.max_runs_per_owner, or nothing
+        // else due), one idle executor only if this one was the watcher, to take over the watch.
+        int wanted = also_due > 0 ? Min(also_due, 16) : (me->watcher ? 1 : 0);
         if (me->watcher)
             hand_over_due(me->database, me->wakes_at);
         me->watcher = false;

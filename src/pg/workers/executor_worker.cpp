@@ -46,7 +46,8 @@ constexpr long kLingerMs = 5 * 1000L;          // an idle executor leaves its da
 constexpr long kPruneEveryMs = 60 * 1000L;     // how often an executor there deletes a database's expired runs
 constexpr long kPruneBacklogMs = 1000L;        // … while a full batch was deleted last time
 constexpr long kPruneVisitMs = 60 * 60 * 1000L;  // a database with runs kept is visited at least this often for it
-constexpr int kHeldRowRetryMs = 20;            // a due task whose row another session holds is looked at this often
+constexpr int kHeldRowRetryMs = 100;           // a due task whose row a session holds, or whose owner is at
+                                               // chronos.max_runs_per_owner, is looked at this often
 
 MemoryContext error_context;
 bool healthy = false;          // this executor completed a step
@@ -382,13 +383,22 @@ bool prepare_database(void) {
 
 namespace {
 
+// SIGTERM came (pg_terminate_backend, a database command that needs the database to itself, a restart): the exit it
+// causes is not the database's failure.
+volatile sig_atomic_t terminated = false;
+
+void on_terminate(SIGNAL_ARGS) {
+    terminated = true;
+    die(postgres_signal_arg);
+}
+
 // An executor that exits with an error counts against its database's starts (the launcher backs off); a clean exit
 // (leaving, retiring) does not, nor one during a run: that run is the task's doing, recorded by the next executor
-// against the task (its crash_count), and must not hold back the database's other tasks.
+// against the task (its crash_count), and must not hold back the database's other tasks; nor one that was terminated.
 void note_exit(int code, Datum) {
     if (code == 0)
         return;
-    if (!journal_run_in_progress())
+    if (!journal_run_in_progress() && !terminated)
         note_executor_failure();
     set_database_next_due(GetCurrentTimestamp(), 0);  // another comes (after the launcher's back-off, if any)
 }
@@ -398,7 +408,7 @@ void note_exit(int code, Datum) {
 extern "C" void chronos_executor_main(Datum main_arg) {
     Oid database = DatumGetObjectId(main_arg);
     pqsignal(SIGHUP, SignalHandlerForConfigReload);
-    pqsignal(SIGTERM, die);
+    pqsignal(SIGTERM, on_terminate);
     BackgroundWorkerUnblockSignals();
 
     if (!executor_attach(database))

@@ -1,9 +1,12 @@
 // Deleting expired runs (see history_prune.hpp), through SPI.
 #include "pg/run/history_prune.hpp"
 
+#include "pg/catalog/columns.hpp"
 #include "pg/run/run_statements.hpp"
 
 extern "C" {
+#include "storage/lmgr.h"
+#include "utils/syscache.h"
 #include "access/xact.h"
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
@@ -13,6 +16,13 @@ extern "C" {
 }
 
 int64 prune_history(TimestampTz cutoff) {
+    // The extension may be dropped meanwhile (or be being dropped): chronos.runs is locked first, without waiting,
+    // and nothing is deleted when it is gone or held.
+    Oid runs = chronos_relation("runs");
+    if (!OidIsValid(runs) || !ConditionalLockRelationOid(runs, RowExclusiveLock))
+        return 0;
+    if (!SearchSysCacheExists1(RELOID, ObjectIdGetDatum(runs)))
+        return 0;
     // The BRIN index on started_at finds the expired block ranges; run_id order says nothing about age (a long run gets
     // its id when it ends).
     Oid types[1] = {TIMESTAMPTZOID};

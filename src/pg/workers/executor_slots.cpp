@@ -131,8 +131,9 @@ void share_work(int max_workers, int also_due) {
     {
         Locked lock;
         // Tasks others could run now are woken for; with none (their owners at chronos.max_runs_per_owner, or nothing
-        // else due), one idle executor only if this one was the watcher, to take over the watch.
-        int wanted = also_due > 0 ? Min(also_due, 16) : (me->watcher ? 1 : 0);
+        // else due), one executor only when no other one watches the database, to take over the watch.
+        ExecutorSlot *watcher = find_watcher(me->database);
+        int wanted = also_due > 0 ? Min(also_due, 16) : (watcher != NULL && watcher != me ? 0 : 1);
         if (me->watcher)
             hand_over_due(me->database, me->wakes_at);
         me->watcher = false;

@@ -26,7 +26,7 @@ PROVE_TESTS ?= $(sort $(wildcard test/t/*.pl))
 PG_CONFIG ?= pg_config
 PG_CPPFLAGS = -Isrc
 PG_CXXFLAGS = -std=c++17 -Wno-register
-SHLIB_LINK  = -lstdc++
+SHLIB_LINK  = -lstdc++ -lcurl
 # The LLVM bitcode rules do not pass the C++ flags.
 override with_llvm = no
 

@@ -7,8 +7,8 @@ PG_BIN=/usr/lib/postgresql/$PG_MAJOR/bin
 export PG_CONFIG=$PG_BIN/../../../../bin/pg_config
 [ -x "$PG_CONFIG" ] || PG_CONFIG=/usr/bin/pg_config
 
-CHRONOS_PACKAGES="postgresql-$PG_MAJOR postgresql-server-dev-$PG_MAJOR libboost-date-time-dev libgtest-dev libbenchmark-dev
-  postgresql-$PG_MAJOR-cron cmake g++ make libipc-run-perl tzdata"
+CHRONOS_PACKAGES="postgresql-$PG_MAJOR postgresql-server-dev-$PG_MAJOR libboost-date-time-dev libgtest-dev libbenchmark-dev libcurl4-openssl-dev
+  postgresql-$PG_MAJOR-cron cmake g++ make libipc-run-perl tzdata python3 openssl"
 
 as_root() {
     if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi

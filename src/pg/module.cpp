@@ -2,6 +2,7 @@
 // the launcher and installs the hooks. Loaded from shared_preload_libraries; loaded otherwise (by a backend of a server
 // restarted without it), the SQL functions work but no worker runs, and CREATE EXTENSION is refused
 // (scheduler_functions.cpp).
+#include "pg/kinds/kind_settings.hpp"
 #include "pg/settings.hpp"
 #include "pg/workers/shared_memory.hpp"
 #include "pg/catalog/task_wake.hpp"
@@ -116,6 +117,7 @@ void define_settings(void) {
                             &chronos_max_crashes, 3, 1, 1000, PGC_SIGHUP, 0, NULL, NULL, NULL);
     define_fairness_settings();
     define_run_log_settings();
+    define_kind_settings();
 }
 
 void register_launcher(void) {

@@ -11,6 +11,7 @@
 #include <cstring>
 
 #include "core/engine.hpp"
+#include "core/http_rules.hpp"
 #include "core/time_zone.hpp"
 
 extern "C" {

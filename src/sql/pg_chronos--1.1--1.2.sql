@@ -440,3 +440,46 @@ SELECT s.preloaded, s.launcher_running, s.enabled, s.database_served, s.executor
   FROM chronos.scheduler_status() s
   JOIN pg_catalog.pg_extension e ON e.extname OPERATOR(pg_catalog.=) 'pg_chronos'
   JOIN pg_catalog.pg_database d ON d.datname OPERATOR(pg_catalog.=) pg_catalog.current_database();
+
+-- Kinds of task beyond SQL (docs/kinds.md): an HTTP request or a shell command, with every control SQL tasks have.
+-- command holds the SQL text, the URL, or the shell command line.
+CREATE TYPE chronos.task_kind AS ENUM ('sql', 'http', 'shell');
+ALTER TABLE chronos.tasks
+    ADD COLUMN kind chronos.task_kind NOT NULL DEFAULT 'sql',
+    ADD COLUMN http_method text,
+    ADD COLUMN http_headers jsonb,
+    ADD COLUMN http_body text;
+COMMENT ON COLUMN chronos.tasks.kind IS
+'sql (command is SQL), http (command is a URL), or shell (command is run by /bin/sh -c as the server''s OS user)';
+COMMENT ON COLUMN chronos.tasks.http_method IS 'http: GET (when NULL), POST, PUT, PATCH, DELETE or HEAD';
+COMMENT ON COLUMN chronos.tasks.http_headers IS 'http: request headers, a JSON object of name → string value';
+COMMENT ON COLUMN chronos.tasks.http_body IS
+'http: the request body; when NULL and the task has a payload, the payload as JSON';
+
+-- Which hosts a role that is not a superuser may send HTTP requests to (docs/security.md, "HTTP tasks"). Only
+-- superusers write it; every role reads its own grants.
+CREATE TABLE chronos.http_grants (
+    role  regrole NOT NULL,
+    host  text NOT NULL,
+    PRIMARY KEY (role, host)
+);
+COMMENT ON TABLE chronos.http_grants IS
+'hosts a role may call in HTTP tasks: an exact host name, *.suffix, or an address range in CIDR form (superusers write it)';
+ALTER TABLE chronos.http_grants ENABLE ROW LEVEL SECURITY;
+CREATE POLICY http_grants_of_my_roles ON chronos.http_grants FOR SELECT USING (chronos.is_member_of(role));
+REVOKE ALL ON chronos.http_grants FROM PUBLIC;
+GRANT SELECT ON chronos.http_grants TO PUBLIC;
+CREATE FUNCTION chronos.http_grant_before_write() RETURNS trigger
+LANGUAGE c AS 'MODULE_PATHNAME', 'chronos_http_grant_before_write';
+CREATE TRIGGER http_grant_before_write BEFORE INSERT OR UPDATE ON chronos.http_grants
+    FOR EACH ROW EXECUTE FUNCTION chronos.http_grant_before_write();
+SELECT pg_catalog.pg_extension_config_dump('chronos.http_grants', '');
+
+-- A restore brings the kind and the request back with the task.
+CREATE OR REPLACE VIEW chronos.tasks_restore WITH (security_invoker = true) AS
+SELECT id, name, type, schedule, timezone, command, owner::pg_catalog.text AS owner, status, start_time,
+       next_exec_time, last_exec_time, last_status, last_error, last_duration, run_count, failure_count,
+       transactional, timeout, max_retries, retry_delay, max_failures, catch_up, end_time, max_runs, payload,
+       notify_on, notify_match, notify_channel, on_failure, attempt, run_requested, remark, created_at, crash_count,
+       notify_details, pg_cron_job, held, kind, http_method, http_headers, http_body
+  FROM chronos.tasks WHERE false;

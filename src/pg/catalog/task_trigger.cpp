@@ -5,6 +5,7 @@
 #include "pg/catalog/columns.hpp"
 #include "pg/catalog/control_values.hpp"
 #include "pg/catalog/task_wake.hpp"
+#include "pg/catalog/task_kind_columns.hpp"
 #include "pg/kinds/task_kind.hpp"
 #include "pg/bridge/core_error.hpp"
 #include "pg/catalog/database_trust.hpp"
@@ -170,8 +171,10 @@ void check_controls(char **text, const ColumnChanged &changed) {
     if (changed(c_notify_channel) && (text[c_notify_channel][0] == '\0' || strlen(text[c_notify_channel]) >= NAMEDATALEN))
         invalid_control("notify_channel", text[c_notify_channel], "A channel name has 1 to 63 bytes.",
                         "For example notify_channel => 'chronos'.");
-    if (text[c_on_failure] && changed(c_on_failure))
-        find_task_kind("sql")->check_command("on_failure", text[c_on_failure], "t");
+    if (text[c_on_failure] && changed(c_on_failure)) {
+        TaskWrite write = {"on_failure", text[c_on_failure], "t", InvalidOid, NULL, NULL, NULL};
+        find_task_kind("sql")->check_task(&write);
+    }
 }
 
 void check_type(const char *name, const char *type, const char *schedule) {
@@ -340,8 +343,17 @@ extern "C" Datum chronos_task_before_write(PG_FUNCTION_ARGS) {
 
     char **text = row.text;
     check_required(text);
-    if (text[c_command] != NULL && (changed(c_command) || changed(c_transactional)))
-        find_task_kind("sql")->check_command("command", text[c_command], text[c_transactional]);
+    KindColumns kind, old_kind;
+    read_kind_columns(tuple, desc, &kind);
+    if (is_update)
+        read_kind_columns(trigger->tg_trigtuple, desc, &old_kind);
+    bool is_sql = kind.kind == NULL || strcmp(kind.kind, "sql") == 0;
+    bool kind_changed = is_update && !same_text(kind.kind, old_kind.kind);
+    if (is_sql && text[c_command] != NULL && (changed(c_command) || changed(c_transactional) || kind_changed)) {
+        TaskWrite write = {"command", text[c_command], text[c_transactional], InvalidOid,
+                           kind.http_method, kind.http_headers, kind.http_body};
+        find_task_kind("sql")->check_task(&write);
+    }
     check_controls(text, changed);
     if (text[c_type] == NULL)
         text[c_type] = pstrdup(text[c_schedule] ? "loop" : "once");
@@ -361,6 +373,8 @@ extern "C" Datum chronos_task_before_write(PG_FUNCTION_ARGS) {
         check_owner(text[c_owner]);
     else
         check_member_of_owner(text[c_owner]);
+    check_kind_columns(&kind, &old_kind, is_update, text[c_command], changed(c_command) || changed(c_transactional),
+                       text[c_transactional], text[c_owner], changed(c_owner));
     check_import_mark(tuple, is_update ? trigger->tg_trigtuple : NULL, desc, is_update);
     check_payload_size(tuple, is_update ? trigger->tg_trigtuple : NULL, desc);
 
@@ -429,13 +443,20 @@ extern "C" Datum chronos_task_before_write(PG_FUNCTION_ARGS) {
     if (resumed && old.text[c_status] != NULL && strcmp(old.text[c_status], "failed") == 0 && !changed(c_crash_count))
         text[c_crash_count] = pstrdup("0");
 
-    int columns[8];
-    Datum values[8];
-    bool nulls[8];
+    int columns[9];
+    Datum values[9];
+    bool nulls[9];
     int n = 0;
     const Column derived[7] = {c_type, c_timezone, c_owner, c_status, c_start_time, c_next_exec_time, c_crash_count};
     for (Column c : derived)
         set_column(desc, c, text[c], columns, values, nulls, &n);
+    if (kind.kind_attnum > 0) {
+        columns[n] = kind.kind_attnum;
+        nulls[n] = false;
+        values[n] = DirectFunctionCall2(enum_in, CStringGetDatum(kind.kind),
+                                        ObjectIdGetDatum(TupleDescAttr(desc, kind.kind_attnum - 1)->atttypid));
+        n++;
+    }
     if (held_attnum > 0) {
         columns[n] = held_attnum;
         nulls[n] = held == NULL;

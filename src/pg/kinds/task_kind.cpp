@@ -3,11 +3,17 @@
 
 #include "pg/kinds/sql/sql_check.hpp"
 #include "pg/kinds/sql/sql_run.hpp"
+#include "pg/kinds/http/http_check.hpp"
+#include "pg/kinds/http/http_run.hpp"
+#include "pg/kinds/shell/shell_check.hpp"
+#include "pg/kinds/shell/shell_run.hpp"
 
 namespace {
 
 const TaskKind kKinds[] = {
-    {"sql", check_sql_command, plan_sql_run, run_sql_in_transaction, run_sql_autonomous},
+    {"sql", check_sql_task, plan_sql_run, run_sql_in_transaction, run_sql_autonomous},
+    {"http", check_http_task, plan_http_run, NULL, run_http},
+    {"shell", check_shell_task, plan_shell_run, NULL, run_shell},
 };
 
 }  // namespace
@@ -19,6 +25,7 @@ const TaskKind *find_task_kind(const char *name) {
     return NULL;
 }
 
-const TaskKind *task_kind_of(const ClaimedTask *) {
-    return &kKinds[0];
+const TaskKind *task_kind_of(const ClaimedTask *task) {
+    const TaskKind *kind = task->kind ? find_task_kind(task->kind) : NULL;
+    return kind ? kind : &kKinds[0];
 }

@@ -1,5 +1,5 @@
 // The kinds of task, behind one interface: what the validation trigger (catalog/task_trigger.cpp) and the run path
-// (run/run_step.cpp) ask of a kind. Today there is one kind, sql (kinds/sql/). Each kind lives in kinds/<kind>/ as
+// (run/run_step.cpp) ask of a kind: sql (kinds/sql/), http (kinds/http/) and shell (kinds/shell/). Each lives in kinds/<kind>/ as
 // <kind>_check.cpp (its command checked when written, and before a run), <kind>_run.cpp (the run, as the task's owner)
 // and <kind>_result.cpp (what the run leaves in chronos.runs.result), and has one entry in task_kind.cpp.
 #pragma once
@@ -18,24 +18,40 @@ struct RunOutcome {
 struct RunPlan {
     bool transactional;    // inside the step's transaction, recorded with it; otherwise on its own (autonomous)
     const char *last_tag;  // sql: the command tag of the last statement
+    void *detail;          // what the kind prepared for the run in plan_run (http: the request), or NULL
+    int64 run_id;          // an autonomous run's row in chronos.runs, set by the run path before the run
+};
+
+// A row of chronos.tasks as written, as the kinds check it (text as the user wrote it, NULL for SQL NULL).
+struct TaskWrite {
+    const char *column;         // the column checked: "command" (or "on_failure", always SQL)
+    const char *command;
+    const char *transactional;
+    Oid owner;
+    const char *http_method;    // http only; the other kinds refuse them when set
+    const char *http_headers;   // jsonb text
+    const char *http_body;
 };
 
 struct TaskKind {
     const char *name;  // as chronos.tasks names it
-    // When a row is written: refuses a command (in column `column`: "command" or "on_failure") that this kind cannot
-    // run, with SQLSTATE, message, detail and hint. `transactional` is the column's text (NULL: decided by the kind).
-    void (*check_command)(const char *column, const char *command, const char *transactional);
-    // Before a run: how the task's command runs. False when it cannot (a row written before a check existed, or with
-    // the trigger disabled): *failure is the run's outcome, and nothing runs.
+    // When a row is written: refuses a command (in column row->column) or a value this kind cannot run, or an owner
+    // without the right to run it, with SQLSTATE, message, detail and hint.
+    void (*check_task)(const TaskWrite *row);
+    // Before a run, inside the claim's transaction (SPI connected): how the task's command runs. False when it cannot
+    // (a row written before a check existed or with the trigger disabled, an owner who lost the right): *failure is
+    // the run's outcome, and nothing runs.
     bool (*plan_run)(const ClaimedTask *task, RunPlan *plan, RunOutcome *failure);
     // The run, as `owner`: inside the step's transaction (SPI connected), or on its own, called and returning outside
-    // any transaction. Errors are returned in *out, never thrown.
+    // any transaction. Errors are returned in *out, never thrown. A kind that never runs in a transaction leaves
+    // run_in_transaction NULL.
     void (*run_in_transaction)(const ClaimedTask *task, const RunPlan *plan, Oid owner, bool owner_is_superuser,
                                RunOutcome *out);
-    void (*run_autonomous)(const ClaimedTask *task, Oid owner, bool owner_is_superuser, RunOutcome *out);
+    void (*run_autonomous)(const ClaimedTask *task, const RunPlan *plan, Oid owner, bool owner_is_superuser,
+                           RunOutcome *out);
 };
 
-// The kind of a claimed task (every task is of kind sql until a second kind arrives with its column).
+// The kind of a claimed task (sql for a catalog without chronos.tasks.kind, that of version 1.1).
 const TaskKind *task_kind_of(const ClaimedTask *task);
 // The kind named `name`, or NULL.
 const TaskKind *find_task_kind(const char *name);

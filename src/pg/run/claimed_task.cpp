@@ -25,6 +25,15 @@ const char *const kColumnNames[column_count] = {
 
 ColumnNumbers columns;  // of kColumnNames in chronos.tasks
 
+// Columns of version 1.2 on, read when they exist (a catalog not yet updated has none of them).
+enum KindColumn { k_kind, k_http_method, k_http_headers, k_http_body, kind_column_count };
+const char *const kKindColumnNames[kind_column_count] = {"kind", "http_method", "http_headers", "http_body"};
+AttrNumber kind_columns[kind_column_count];
+
+char *optional_text(TupleTableSlot *slot, KindColumn c) {
+    return kind_columns[c] == InvalidAttrNumber ? NULL : text_attribute(slot, kind_columns[c]);
+}
+
 Datum column(TupleTableSlot *slot, Column c, bool *isnull) {
     return slot_getattr(slot, columns.number[c], isnull);
 }
@@ -60,7 +69,18 @@ chronos::CatchUp catch_up_of(const char *text) {
 }  // namespace
 
 void find_claim_columns(Relation rel) {
+    if (columns.relid == RelationGetRelid(rel))
+        return;
     find_columns(rel, kColumnNames, column_count, &columns);
+    TupleDesc desc = RelationGetDescr(rel);
+    for (int c = 0; c < kind_column_count; c++) {
+        kind_columns[c] = InvalidAttrNumber;
+        for (int i = 0; i < desc->natts; i++) {
+            Form_pg_attribute attr = TupleDescAttr(desc, i);
+            if (!attr->attisdropped && strcmp(NameStr(attr->attname), kKindColumnNames[c]) == 0)
+                kind_columns[c] = attr->attnum;
+        }
+    }
 }
 
 // Copies the locked row into `task`, allocating in `context`.
@@ -101,6 +121,15 @@ void copy_claimed(TupleTableSlot *slot, MemoryContext context, bool manual, Time
     Datum payload = column(slot, c_payload, &isnull);
     task->payload = isnull ? NULL : DatumGetCString(DirectFunctionCall1(jsonb_out, payload));
     task->on_failure = text_column(slot, c_on_failure);
+    task->kind = kind_columns[k_kind] == InvalidAttrNumber ? NULL : enum_attribute(slot, kind_columns[k_kind]);
+    task->http_method = optional_text(slot, k_http_method);
+    if (kind_columns[k_http_headers] != InvalidAttrNumber) {
+        Datum headers = slot_getattr(slot, kind_columns[k_http_headers], &isnull);
+        task->http_headers = isnull ? NULL : DatumGetCString(DirectFunctionCall1(jsonb_out, headers));
+    } else {
+        task->http_headers = NULL;
+    }
+    task->http_body = optional_text(slot, k_http_body);
     char *notify_on = text_column(slot, c_notify_on);
     task->reports = task->on_failure != NULL || (notify_on != NULL && strcmp(notify_on, "never") != 0);
     task->also_due = 0;

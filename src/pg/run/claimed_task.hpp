@@ -31,6 +31,10 @@ struct ClaimedTask {
     int32 failure_count;
     int64 run_count;
     char *payload;              // jsonb as text, or NULL
+    char *kind;                 // chronos.tasks.kind (NULL: a catalog of version 1.1, where every task is sql)
+    char *http_method;          // http: the method (NULL: GET), headers (jsonb text) and body
+    char *http_headers;
+    char *http_body;
     char *on_failure;
     bool reports;               // notify_on or on_failure: the run's JSON is built after it
     int also_due;               // other tasks due when claimed (counted up to 8; some may be claimed by others)

@@ -304,7 +304,7 @@ Step run_one_step(TimestampTz *next_due, int *due_together) {
     MemoryContextSwitchTo(run_context);
 
     const TaskKind *task_kind = task_kind_of(task);
-    RunPlan plan = {true, NULL};
+    RunPlan plan = {true, NULL, NULL, 0};
     RunOutcome outcome;
     Oid owner = task->owner;
     bool owner_is_superuser;
@@ -339,12 +339,13 @@ Step run_one_step(TimestampTz *next_due, int *due_together) {
             log_recorded_run(task, &record, run_id);
     } else {
         int64 run_id = record_run_start(task, current_started_at);
+        plan.run_id = run_id;
         commit_transaction();
         MemoryContextSwitchTo(run_context);
         command_started = true;
         journal_run_start(task, run_id, current_started_at);
         arm_run_timeout(task);
-        task_kind->run_autonomous(task, owner, owner_is_superuser, &outcome);
+        task_kind->run_autonomous(task, &plan, owner, owner_is_superuser, &outcome);
         disarm_run_timeout();
         reset_session();
         begin_transaction();

@@ -284,6 +284,10 @@ void check_sql_command(const char *column, const char *command, const char *tran
                                       "that can run in a transaction.")));
 }
 
+void check_sql_task(const TaskWrite *row) {
+    check_sql_command(row->column, row->command, row->transactional);
+}
+
 // Whether the command runs in one transaction with its bookkeeping; a command that does not parse, or holds
 // transaction control, fails its run.
 bool plan_sql_run(const ClaimedTask *task, RunPlan *plan, RunOutcome *failure) {
@@ -291,5 +295,6 @@ bool plan_sql_run(const ClaimedTask *task, RunPlan *plan, RunOutcome *failure) {
     bool runnable = classify_for_run(task, &kind, failure);
     plan->transactional = !runnable || (task->transactional >= 0 ? task->transactional == 1 : !kind.needs_top_level);
     plan->last_tag = runnable ? kind.last_tag : NULL;
+    plan->detail = NULL;
     return runnable;
 }

@@ -41,4 +41,5 @@ bool classify_plain_statement(const char *command, CommandKind *kind);
 // empty command, transaction control, a top-level statement with transactional = true are refused), and the plan of
 // a run (transactional unless the command needs top-level execution or the task says otherwise).
 void check_sql_command(const char *column, const char *command, const char *transactional);
+void check_sql_task(const TaskWrite *row);
 bool plan_sql_run(const ClaimedTask *task, RunPlan *plan, RunOutcome *failure);

@@ -349,6 +349,7 @@ void run_sql_in_transaction(const ClaimedTask *task, const RunPlan *plan, Oid ow
     run_in_transaction(task->command, owner, owner_is_superuser, plan->last_tag, task->payload, out);
 }
 
-void run_sql_autonomous(const ClaimedTask *task, Oid owner, bool owner_is_superuser, RunOutcome *out) {
+void run_sql_autonomous(const ClaimedTask *task, const RunPlan *, Oid owner, bool owner_is_superuser,
+                        RunOutcome *out) {
     run_at_top_level(task->command, owner, owner_is_superuser, task->payload, out);
 }

@@ -45,4 +45,5 @@ bool session_is_clean(void);
 // statement by statement at top level.
 void run_sql_in_transaction(const ClaimedTask *task, const RunPlan *plan, Oid owner, bool owner_is_superuser,
                             RunOutcome *out);
-void run_sql_autonomous(const ClaimedTask *task, Oid owner, bool owner_is_superuser, RunOutcome *out);
+void run_sql_autonomous(const ClaimedTask *task, const RunPlan *, Oid owner, bool owner_is_superuser,
+                        RunOutcome *out);

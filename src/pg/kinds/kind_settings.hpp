@@ -1,0 +1,8 @@
+// The settings of the http and shell kinds (defined by define_kind_settings(), called from module.cpp).
+#pragma once
+#include "pg/postgres.hpp"
+
+extern char *chronos_http_ca_file;     // chronos.http_ca_file: CA bundle for https (empty: the system's)
+extern char *chronos_shell_directory;  // chronos.shell_directory: where shell tasks run (empty: the data directory)
+
+void define_kind_settings(void);

@@ -9,6 +9,7 @@ Prints its port on the first line of standard output once it listens, then serve
   /slow?ms=N              200 after N milliseconds
   /redirect?to=URL&code=C a redirect (302 unless C) to URL
   /huge?bytes=N           200 with N bytes, streamed
+  /hops/N                 a redirect to /hops/N-1; /hops/0 answers 200 "arrived"
   anything else           200 with what was received, as JSON
 Every request is appended to FILE as one JSON line: method, path, headers, body.
 """
@@ -59,6 +60,12 @@ class Handler(BaseHTTPRequestHandler):
             self.reply(200, b"slow")
         elif url.path == "/redirect":
             self.reply(int(query.get("code", "302")), b"moved", [("Location", query["to"])])
+        elif url.path.startswith("/hops/"):
+            hops = int(url.path.split("/")[2])
+            if hops > 0:
+                self.reply(302, b"onwards", [("Location", "/hops/%d" % (hops - 1))])
+            else:
+                self.reply(200, b"arrived")
         elif url.path == "/huge":
             left = int(query.get("bytes", "1000000"))
             self.send_response(200)

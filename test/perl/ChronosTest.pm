@@ -9,11 +9,13 @@ use Exporter 'import';
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
+use FindBin;
+use IPC::Run;
 use Time::HiRes qw(usleep);
 
 our @EXPORT = qw(start_chronos_node create_chronos_db wait_for wait_for_finished_run wait_for_log_line query_rows
   chronos_processes catalog_description grant_task_rights role_session
-  wait_for_new_hit wait_until_task_running $IS_CHRONOS_PROCESS);
+  wait_for_new_hit wait_until_task_running start_http_server http_requests $IS_CHRONOS_PROCESS);
 
 # A pg_stat_activity condition that holds for the launcher and the executors of pg_chronos.
 our $IS_CHRONOS_PROCESS = "(backend_type LIKE '%chronos%' OR application_name LIKE '%chronos%')";
@@ -122,6 +124,34 @@ sub wait_until_task_running
 	return wait_for($node, 'postgres',
 		"SELECT EXISTS (SELECT FROM pg_stat_activity WHERE datname = '$db' AND state = 'active'
 		                AND query LIKE 'pg_chronos task $task:%')");
+}
+
+# Starts test/http_server.py on loopback (see its header for what it answers), with TLS when $tls holds cert and key
+# files. Returns the server's port and the file it logs each request to (http_requests reads it). Stopped at exit.
+my @http_servers;
+sub start_http_server
+{
+	my (%tls) = @_;
+	my $log = PostgreSQL::Test::Utils::tempdir() . '/requests.jsonl';
+	my ($out, $err) = ('', '');
+	my @command = ('python3', "$FindBin::RealBin/../http_server.py", '--log', $log);
+	push @command, '--cert', $tls{cert}, '--key', $tls{key} if $tls{cert};
+	my $server = IPC::Run::start(\@command, '>', \$out, '2>', \$err);
+	push @http_servers, $server;
+	poll_until(sub { $server->pump_nb; $out =~ /^\d+\n/ }, 30) or die "the HTTP server did not start: $err";
+	my ($port) = $out =~ /^(\d+)/;
+	return ($port, $log);
+}
+
+END { local $?; $_->kill_kill for @http_servers; }
+
+# The requests the server logging to $log received, as hash references (method, path, headers, body).
+sub http_requests
+{
+	my ($log) = @_;
+	return () unless -e $log;
+	require JSON::PP;
+	return map { JSON::PP::decode_json($_) } grep { /\S/ } split /\n/, slurp_file($log);
 }
 
 # Rows of $sql as array references of column values (NULL reads as the empty string).

@@ -19,6 +19,8 @@ PG_FUNCTION_INFO_V1(chronos_http_grant_before_write);
 
 void load_http_grants(Oid owner, HttpGrants *out) {
     out->owner = owner;
+    char *name = GetUserNameFromId(owner, true);
+    out->owner_name = pstrdup(name ? name : "(dropped role)");
     out->superuser = superuser_arg(owner);
     out->count = 0;
     out->hosts = NULL;
@@ -58,8 +60,7 @@ char *http_host_refusal(const HttpGrants *grants, const char *host) {
             return NULL;
         }
     }
-    char *role = GetUserNameFromId(grants->owner, true);
-    return psprintf("role %s has no grant in chronos.http_grants for host \"%s\"", role ? role : "(dropped)", host);
+    return psprintf("role %s has no grant in chronos.http_grants for host \"%s\"", grants->owner_name, host);
 }
 
 bool http_address_allowed(const HttpGrants *grants, const chronos::IpAddress &address) {

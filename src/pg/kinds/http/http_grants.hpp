@@ -7,6 +7,7 @@
 // The grants that apply to a task's owner: its own and those of every role whose privileges it has.
 struct HttpGrants {
     Oid owner;
+    char *owner_name; // read with the grants, for messages written outside a transaction
     bool superuser;   // calls any host and any address
     int count;
     char **hosts;     // as written: a name, *.suffix, or a range
@@ -16,7 +17,7 @@ struct HttpGrants {
 void load_http_grants(Oid owner, HttpGrants *out);
 
 // Why `host` (a URL's host: a name, an IPv4 address or a bracketed IPv6 address) is not granted, palloc'd; NULL if it
-// is. A name needs a name or wildcard grant; an address literal a range grant that contains it.
+// is (no catalog look-up: callable outside a transaction). A name needs a name or wildcard grant; an address literal a range grant that contains it.
 char *http_host_refusal(const HttpGrants *grants, const char *host);
 
 // On every connection a run opens (kinds/http/http_run.cpp, inside libcurl: no PostgreSQL call, no allocation):

@@ -8,6 +8,7 @@
 #include <cerrno>
 #include <fcntl.h>
 #include <poll.h>
+#include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -53,6 +54,20 @@ pg_attribute_noreturn() void exec_child(const ShellCommand *shell, int input, in
     _exit(127);
 }
 
+// Reaps whatever the run's commands left to this process (it is their subreaper): processes killed with their group,
+// and those that had left it, once they end. Waits at most 100 ms for the ones just killed.
+void reap_descendants(void) {
+    for (int i = 0; i < 20; i++) {
+        int status;
+        pid_t done;
+        while ((done = waitpid(-1, &status, WNOHANG)) > 0) {
+        }
+        if (done < 0)
+            return;  // no child left
+        pg_usleep(5000);
+    }
+}
+
 void set_nonblocking(int fd) {
     fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
 }
@@ -65,6 +80,11 @@ void run_shell(const ClaimedTask *, const RunPlan *plan, Oid, bool, RunOutcome *
         if (strcmp(*e, "CHRONOS_RUN_ID=") == 0)
             *e = psprintf("CHRONOS_RUN_ID=" INT64_FORMAT, plan->run_id);
     *out = {false, NULL, NULL};
+    // Orphans of the command (a background process whose parent exited) come to this process, not to init, so that
+    // it reaps them: no zombie outlives a run.
+    static bool subreaper = false;
+    if (!subreaper)
+        subreaper = prctl(PR_SET_CHILD_SUBREAPER, 1) == 0;
     int to_child[2], from_child[2];
     if (pipe2(to_child, O_CLOEXEC) != 0) {
         out->error = psprintf("58000: could not create a pipe: %m");
@@ -180,6 +200,8 @@ void run_shell(const ClaimedTask *, const RunPlan *plan, Oid, bool, RunOutcome *
     }
     if (pidfd >= 0)
         close(pidfd);
+    kill(-pid, SIGKILL);
+    reap_descendants();
 
     out->result = run_output_result(&shell->output, true);
     if (interrupted) {

@@ -1,0 +1,148 @@
+# Who may own http and shell tasks, tried by plain roles on a real server. Shell tasks: superusers and members of
+# pg_execute_server_program only. HTTP tasks of roles that are not superusers: only to hosts granted in
+# chronos.http_grants (which only superusers write), and whatever the name, to an internal address (loopback,
+# private, link-local, metadata) only through a range grant that names it; checked when written, on every connection
+# and redirect, and again at run time. Values are refused when written. After each attempt, no process crashed and a
+# superuser's canary task still runs on time.
+use strict;
+use warnings;
+
+use PostgreSQL::Test::Cluster;
+use PostgreSQL::Test::Utils;
+use Test::More;
+use ChronosTest;
+
+my ($port, $log) = start_http_server();
+my $base = "http://127.0.0.1:$port";
+my $node = start_chronos_node('guard', 'chronos.max_workers = 4');
+create_chronos_db($node, 'postgres');
+grant_task_rights($node, 'postgres', $_) for qw(alice bob);
+$node->safe_psql('postgres', q{
+	CREATE TABLE hits (task text, at timestamptz DEFAULT clock_timestamp());
+	INSERT INTO chronos.tasks (name, schedule, command) VALUES ('canary', '@every 1s', 'INSERT INTO hits VALUES (''canary'')');
+});
+
+sub as_role
+{
+	my ($role, $sql) = @_;
+	my ($ret, $out, $err) = $node->psql('postgres', $sql, extra_params => [ '-U', $role, '-v', 'VERBOSITY=verbose' ]);
+	return ($ret, $err);
+}
+
+sub refused
+{
+	my ($role, $sql, $state, $pattern, $name) = @_;
+	my ($ret, $err) = as_role($role, $sql);
+	ok($ret != 0 && $err =~ /ERROR:  $state: / && $err =~ $pattern, $name) or diag($err);
+	return;
+}
+
+sub finished
+{
+	my ($task) = @_;
+	ok(wait_for_finished_run($node, 'postgres', $task), "$task ran");
+	my ($row) = query_rows($node, 'postgres',
+		"SELECT status, coalesce(error, '') FROM chronos.runs WHERE task_name = '$task' ORDER BY run_id DESC LIMIT 1");
+	return @$row;
+}
+
+# --- shell: the right COPY ... PROGRAM needs -------------------------------------------------------------------------
+refused('alice', q{INSERT INTO chronos.tasks (name, kind, command) VALUES ('sh', 'shell', 'id')}, '42501',
+	qr/permission denied to run shell commands as role "alice".*HINT:  .*GRANT pg_execute_server_program TO alice/s,
+	'a plain role cannot own a shell task');
+refused('alice', q{INSERT INTO chronos.tasks (name, kind, command) VALUES ('x', 'sql', 'SELECT 1');
+	UPDATE chronos.tasks SET kind = 'shell', command = 'id' WHERE name = 'x'}, '42501', qr/shell commands/,
+	'nor turn a task into one');
+refused('alice', q{INSERT INTO chronos.tasks (name, kind, command, owner) VALUES ('sh', 'shell', 'id', 'postgres')},
+	'42501', qr/permission denied to schedule a task as role "postgres"/, 'nor give one to a superuser');
+$node->safe_psql('postgres', 'GRANT pg_execute_server_program TO bob');
+my ($ret, $err) = as_role('bob', q{INSERT INTO chronos.tasks (name, kind, command, start_time)
+	VALUES ('bob shell', 'shell', 'echo ran', now() + interval '3 s')});
+is($ret, 0, 'a member of pg_execute_server_program may') or diag($err);
+$node->safe_psql('postgres', 'REVOKE pg_execute_server_program FROM bob');
+my ($status, $error) = finished('bob shell');
+is("$status $error", 'failed 42501: permission denied to run shell commands as role "bob": it is not a superuser or '
+	. 'a member of pg_execute_server_program', 'a role that lost the right has its run fail, not run');
+
+# --- http: grants ---------------------------------------------------------------------------------------------------
+refused('alice', qq{INSERT INTO chronos.tasks (name, kind, command) VALUES ('h', 'http', '$base/ok')}, '42501',
+	qr/permission denied to call host "127\.0\.0\.1" as role "alice".*INSERT INTO chronos\.http_grants \(role, host\) VALUES \('alice', '127\.0\.0\.1'\)/s,
+	'no grant: refused, with the grant to give');
+refused('alice', q{INSERT INTO chronos.http_grants VALUES ('alice', '127.0.0.1')}, '42501',
+	qr/permission denied for table http_grants/, 'only superusers write grants');
+$node->safe_psql('postgres', q{INSERT INTO chronos.http_grants VALUES ('alice', 'example.com'), ('alice', 'localhost')});
+refused('alice', qq{INSERT INTO chronos.tasks (name, kind, command) VALUES ('h', 'http', '$base/ok')}, '42501',
+	qr/host "127\.0\.0\.1"/, 'a grant for another host does not cover it');
+refused('alice', q{INSERT INTO chronos.tasks (name, kind, command) VALUES ('h', 'http', 'http://api.example.com/')},
+	'42501', qr/api\.example\.com/, 'a name grant covers that name only');
+is($node->safe_psql('postgres', q{SELECT count(*) FROM chronos.http_grants}, extra_params => [ '-U', 'bob' ]),
+	'0', 'a role sees only its own grants');
+
+$ret = (as_role('alice', qq{INSERT INTO chronos.tasks (name, kind, command) VALUES
+	('name to loopback', 'http', 'http://localhost:$port/ok')}))[0];
+is($ret, 0, 'a granted name is accepted when written');
+($status, $error) = finished('name to loopback');
+like("$status $error",
+	qr/^failed 42501: connection to (127\.0\.0\.1|::1) refused: it is a loopback address, and the task's owner has no range grant/,
+	'but a name resolving to loopback is refused on connect');
+ok(!grep({ $_->{path} eq '/ok' } http_requests($log)), 'and nothing reached the server');
+
+$node->safe_psql('postgres', q{INSERT INTO chronos.http_grants VALUES ('alice', '127.0.0.1/32')});
+as_role('alice', qq{INSERT INTO chronos.tasks (name, kind, command) VALUES
+	('granted range', 'http', '$base/ok'),
+	('redirect to metadata', 'http', '$base/redirect?to=http://169.254.169.254/latest/meta-data/'),
+	('redirect to another loopback', 'http', '$base/redirect?to=http://[::1]:$port/ok'),
+	('redirect to file', 'http', '$base/redirect?to=file:///etc/passwd')});
+is(join(' ', finished('granted range')), 'succeeded ', 'a range grant that names the address allows it');
+($status, $error) = finished('redirect to metadata');
+like($error, qr/^42501: redirect to http:\/\/169\.254\.169\.254\/latest\/meta-data\/ refused/,
+	'a redirect to the metadata address is refused');
+($status, $error) = finished('redirect to another loopback');
+like($error, qr/^42501: redirect to http:\/\/\[::1\]:$port\/ok refused: role alice has no grant in chronos\.http_grants for host "\[::1\]"/,
+	'a redirect to an address outside the range grant is refused');
+($status, $error) = finished('redirect to file');
+like($error, qr/^58000: redirect to a URL the task may not call: An HTTP task calls http:\/\/ or https:\/\/ URLs only, not file/,
+	'a redirect to file:// is refused');
+
+$ret = (as_role('alice', qq{INSERT INTO chronos.tasks (name, kind, command, start_time) VALUES
+	('grant withdrawn', 'http', '$base/ok', now() + interval '3 s')}))[0];
+$node->safe_psql('postgres', q{DELETE FROM chronos.http_grants WHERE role = 'alice'::regrole AND host = '127.0.0.1/32'});
+($status, $error) = finished('grant withdrawn');
+like("$status $error", qr/^failed 42501: role alice has no grant in chronos\.http_grants for host "127\.0\.0\.1"/,
+	'a role whose grant was withdrawn has its run fail');
+
+# --- values refused when written ------------------------------------------------------------------------------------
+$node->safe_psql('postgres', q{INSERT INTO chronos.http_grants VALUES ('alice', '*.example.com')});
+for my $case (
+	[ q{'file:///etc/passwd', NULL, NULL}, qr/invalid HTTP task URL.*not file/s, 'file://' ],
+	[ q{'gopher://a.example.com/', NULL, NULL}, qr/invalid HTTP task URL/, 'gopher://' ],
+	[ q{'http://a.example.com/a b', NULL, NULL}, qr/no blank/, 'a URL with a blank' ],
+	[ q{'not a url', NULL, NULL}, qr/invalid HTTP task URL/, 'not a URL' ],
+	[ q{'http://a.example.com/', 'TRACE', NULL}, qr/invalid HTTP task method "TRACE"/, 'TRACE' ],
+	[ q{'http://a.example.com/', NULL, '{"X-A": "1\r\nHost: evil"}'}, qr/CR or LF/, 'a header value with CR LF' ],
+	[ q{'http://a.example.com/', NULL, '{"X-A\r\nB": "1"}'}, qr/HTTP token/, 'a header name with CR LF' ],
+	[ q{'http://a.example.com/', NULL, '{"Host": "internal"}'}, qr/where a request goes/, 'a Host header' ],
+	[ q{'http://a.example.com/', NULL, '{"Idempotency-Key": "x"}'}, qr/sets User-Agent and Idempotency-Key/,
+		'an Idempotency-Key of its own' ],
+	[ q{'http://a.example.com/', NULL, '["X-A"]'}, qr/JSON object/, 'headers that are not an object' ],
+	[ q{'http://a.example.com/', NULL, '{"X-A": 1}'}, qr/not a JSON string/, 'a header value that is not a string' ])
+{
+	my ($values, $pattern, $name) = @$case;
+	refused('alice', "INSERT INTO chronos.tasks (name, kind, command, http_method, http_headers)
+		VALUES ('v', 'http', $values)", '22023', $pattern, "refused when written: $name");
+}
+refused('alice', q{INSERT INTO chronos.tasks (name, command, http_method) VALUES ('v', 'SELECT 1', 'POST')}, '22023',
+	qr/http_method is set on a task of kind sql/, 'http columns on an sql task are refused');
+refused('alice', q{INSERT INTO chronos.tasks (name, kind, command, transactional)
+	VALUES ('v', 'http', 'http://a.example.com/', true)}, '22023', qr/transactional/, 'a transactional http task');
+refused('alice', q{INSERT INTO chronos.tasks (name, kind, command) VALUES ('v', 'ftp', 'x')}, '22P02',
+	qr/invalid input value for enum chronos\.task_kind/, 'an unknown kind');
+
+# --- afterwards ------------------------------------------------------------------------------------------------------
+ok(wait_for_new_hit($node, 'postgres', 'canary'), "the superuser's canary still runs");
+my $late = $node->safe_psql('postgres',
+	q{SELECT max(at - lag) < interval '2.5 s' FROM (SELECT at, lag(at) OVER (ORDER BY at) FROM hits) s WHERE lag IS NOT NULL});
+is($late, 't', 'on time throughout');
+unlike(slurp_file($node->logfile), qr/terminated by signal|PANIC|server process .* was terminated/,
+	'no process crashed');
+done_testing();

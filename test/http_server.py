@@ -93,6 +93,7 @@ def main():
     parser.add_argument("--cert")
     parser.add_argument("--key")
     args = parser.parse_args()
+    ThreadingHTTPServer.request_queue_size = 1024  # a burst of connections must not overflow the listen backlog
     server = ThreadingHTTPServer((args.bind, 0), Handler)
     server.daemon_threads = True
     server.log_file = args.log

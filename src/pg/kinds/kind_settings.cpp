@@ -7,6 +7,8 @@ extern "C" {
 
 char *chronos_http_ca_file = NULL;
 char *chronos_shell_directory = NULL;
+int chronos_max_in_flight = 1000;
+int chronos_max_requests_per_host = 100;
 
 void define_kind_settings(void) {
     DefineCustomStringVariable("chronos.http_ca_file", "CA bundle that verifies the certificates of https servers.",
@@ -15,4 +17,11 @@ void define_kind_settings(void) {
     DefineCustomStringVariable("chronos.shell_directory", "Working directory of shell tasks.",
                                "Empty: the data directory, where COPY … PROGRAM runs too.", &chronos_shell_directory,
                                "", PGC_SIGHUP, 0, NULL, NULL, NULL);
+    DefineCustomIntVariable("chronos.max_in_flight", "Most http and shell runs in flight at once, cluster-wide.",
+                            "Runs in flight hold no worker: each worker drives many. Due http and shell tasks wait "
+                            "while this many are in flight.",
+                            &chronos_max_in_flight, 1000, 1, 100000, PGC_SIGHUP, 0, NULL, NULL, NULL);
+    DefineCustomIntVariable("chronos.max_requests_per_host", "Most connections one worker opens to one host at once.",
+                            "Further requests to that host wait in the worker until a connection is free.",
+                            &chronos_max_requests_per_host, 100, 1, 10000, PGC_SIGHUP, 0, NULL, NULL, NULL);
 }

@@ -11,9 +11,9 @@
 namespace {
 
 const TaskKind kKinds[] = {
-    {"sql", check_sql_task, plan_sql_run, run_sql_in_transaction, run_sql_autonomous},
-    {"http", check_http_task, plan_http_run, NULL, run_http},
-    {"shell", check_shell_task, plan_shell_run, NULL, run_shell},
+    {"sql", check_sql_task, plan_sql_run, run_sql_in_transaction, run_sql_autonomous, NULL, NULL, NULL},
+    {"http", check_http_task, plan_http_run, NULL, NULL, start_http_run, stop_http_run, release_http_run},
+    {"shell", check_shell_task, plan_shell_run, NULL, NULL, start_shell_run, stop_shell_run, release_shell_run},
 };
 
 }  // namespace

@@ -33,6 +33,17 @@ struct TaskWrite {
     const char *http_body;
 };
 
+struct TaskKind;
+
+// A run of a kind that waits outside the executor's step (http, shell): started by TaskKind.start_async, advanced by
+// kinds/async_runs.hpp together with every other such run of the executor, over once `done`.
+struct AsyncRun {
+    const TaskKind *kind;
+    bool done;
+    RunOutcome outcome;      // once done (allocated in `context`)
+    MemoryContext context;   // the run's memory, made by the caller, deleted after release_async
+};
+
 struct TaskKind {
     const char *name;  // as chronos.tasks names it
     // When a row is written: refuses a command (in column row->column) or a value this kind cannot run, or an owner
@@ -49,6 +60,13 @@ struct TaskKind {
                                RunOutcome *out);
     void (*run_autonomous)(const ClaimedTask *task, const RunPlan *plan, Oid owner, bool owner_is_superuser,
                            RunOutcome *out);
+    // Kinds whose runs wait outside the step (NULL for sql): starts the run plan_run planned and returns at once,
+    // outside any transaction; its memory is `context`. NULL with *failure set when it cannot start.
+    AsyncRun *(*start_async)(const ClaimedTask *task, const RunPlan *plan, MemoryContext context, RunOutcome *failure);
+    // Ends a run before its end (timeout, cancel): done soon after (shell: TERM, then KILL after a grace period).
+    void (*stop_async)(AsyncRun *run);
+    // Lets go of the run (once done, or when the worker exits: then it is ended at once). No PostgreSQL error.
+    void (*release_async)(AsyncRun *run);
 };
 
 // The kind of a claimed task (sql for a catalog without chronos.tasks.kind, that of version 1.1).

@@ -31,6 +31,18 @@ extern "C" {
 
 namespace {
 
+bool passed_over_kinds = false;
+// A claim passes over at most this many due rows of kinds it may not take, then gives up until its next look.
+constexpr int kMaxPassedOver = 64;
+
+// Whether the row in `slot` is of a kind `kinds` excludes.
+bool excluded_kind(TupleTableSlot *slot, ClaimKinds kinds) {
+    if (kinds == ClaimKinds::any)
+        return false;
+    bool in_flight = claimed_runs_in_flight(slot);
+    return kinds == ClaimKinds::in_flight_only ? !in_flight : in_flight;
+}
+
 // Locks the row at `tid` unless another transaction holds it; `locked` receives its latest version. A row updated
 // since the scan's snapshot is locked in its latest version, which must still qualify.
 bool lock_row(Relation rel, ItemPointerData tid, TupleTableSlot *locked, bool manual, TimestampTz now) {
@@ -47,8 +59,10 @@ bool lock_row(Relation rel, ItemPointerData tid, TupleTableSlot *locked, bool ma
 // due row: then that row. Then counts, up to `count_limit`, the further due rows no executor is running (of owners
 // below the cap): they tell whether to wake more executors, and whether to look for the next due time after the run.
 bool claim_from(const char *index_name, bool manual, TimestampTz now, int count_limit, MemoryContext context,
-                ClaimedTask *task) {
+                ClaimedTask *task, ClaimKinds kinds) {
     release_owner_run();
+    passed_over_kinds = false;
+    int passed_over = 0;
     Relation rel, index, owner_index;
     if (!lock_claim_relations(index_name, &rel, &index, &owner_index)) {
         if (manual && claim_lock_backoff_ms() > 0)
@@ -76,6 +90,12 @@ bool claim_from(const char *index_name, bool manual, TimestampTz now, int count_
         int64 id = claimed_id(found);
         if (is_running(id, state.ids, state.id_count))
             continue;
+        if (!claimed && excluded_kind(found, kinds)) {
+            passed_over_kinds = true;
+            if (++passed_over >= kMaxPassedOver)
+                break;
+            continue;
+        }
         Oid owner = claimed_owner(found);
         if (claimed) {
             // Rows of owners at chronos.max_runs_per_owner are not counted, but looked at, as many as would be counted:
@@ -90,7 +110,8 @@ bool claim_from(const char *index_name, bool manual, TimestampTz now, int count_
             continue;
         // The earliest due row's owner has runs in progress: does an owner with fewer have a due row? (Once a claim.)
         int runs = runs_of(&state, owner);
-        if (!manual && !fairness_checked && owner_index != NULL && (runs > 0 || at_cap(&state, owner))) {
+        if (!manual && kinds == ClaimKinds::any && !fairness_checked && owner_index != NULL &&
+            (runs > 0 || at_cap(&state, owner))) {
             fairness_checked = true;
             ItemPointerData tid;
             Oid other;
@@ -138,10 +159,14 @@ bool claim_from(const char *index_name, bool manual, TimestampTz now, int count_
 
 }  // namespace
 
-bool claim_due_task(TimestampTz now, MemoryContext context, ClaimedTask *task) {
-    return claim_from("tasks_due", false, now, could_share_work(chronos_max_workers) ? 8 : 1, context, task);
+bool claim_due_task(TimestampTz now, MemoryContext context, ClaimedTask *task, ClaimKinds kinds) {
+    return claim_from("tasks_due", false, now, could_share_work(chronos_max_workers) ? 8 : 1, context, task, kinds);
 }
 
-bool claim_requested_task(TimestampTz now, MemoryContext context, ClaimedTask *task) {
-    return claim_from("tasks_requested", true, now, 0, context, task);
+bool claim_requested_task(TimestampTz now, MemoryContext context, ClaimedTask *task, ClaimKinds kinds) {
+    return claim_from("tasks_requested", true, now, 0, context, task, kinds);
+}
+
+bool claim_passed_over_kinds(void) {
+    return passed_over_kinds;
 }

@@ -5,7 +5,14 @@
 
 #include "pg/run/claimed_task.hpp"
 
+// Which kinds of task a claim may take: an executor that drives runs in flight takes only tasks whose runs go in flight
+// too (a run in its step would stop them meanwhile), and one that may start no more in flight only the others.
+enum class ClaimKinds { any, in_flight_only, step_only };
+
 // Locks the earliest task due at `now` that no one else holds (SKIP LOCKED) and copies it into `context`.
-bool claim_due_task(TimestampTz now, MemoryContext context, ClaimedTask *task);
+bool claim_due_task(TimestampTz now, MemoryContext context, ClaimedTask *task, ClaimKinds kinds = ClaimKinds::any);
 // Locks a task with a pending chronos.run_now() request.
-bool claim_requested_task(TimestampTz now, MemoryContext context, ClaimedTask *task);
+bool claim_requested_task(TimestampTz now, MemoryContext context, ClaimedTask *task,
+                          ClaimKinds kinds = ClaimKinds::any);
+// Whether the last claim passed over due tasks of a kind it might not take (another executor should look).
+bool claim_passed_over_kinds(void);

@@ -146,6 +146,13 @@ Oid claimed_owner(TupleTableSlot *slot) {
     return isnull ? InvalidOid : DatumGetObjectId(value);
 }
 
+bool claimed_runs_in_flight(TupleTableSlot *slot) {
+    if (kind_columns[k_kind] == InvalidAttrNumber)
+        return false;
+    char *kind = enum_attribute(slot, kind_columns[k_kind]);
+    return kind != NULL && strcmp(kind, "sql") != 0;
+}
+
 bool still_claimable(TupleTableSlot *slot, bool manual, TimestampTz now) {
     char *status = enum_column(slot, c_status);
     bool isnull;

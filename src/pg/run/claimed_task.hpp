@@ -47,6 +47,8 @@ void copy_claimed(TupleTableSlot *slot, MemoryContext context, bool manual, Time
 // The id and owner of the row in `slot`.
 int64 claimed_id(TupleTableSlot *slot);
 Oid claimed_owner(TupleTableSlot *slot);
+// Whether the row in `slot` is of a kind whose runs go in flight (http, shell), not in an executor's step.
+bool claimed_runs_in_flight(TupleTableSlot *slot);
 // Whether the row version in `slot` may still be claimed: due (status 'scheduled', next_exec_time <= now) for a due
 // claim, a pending request not already running for a manual one.
 bool still_claimable(TupleTableSlot *slot, bool manual, TimestampTz now);

@@ -3,6 +3,8 @@
 #include "pg/run/run_step.hpp"
 
 #include "pg/run/run_timeout.hpp"
+#include "pg/run/run_outcome.hpp"
+#include "pg/run/in_flight.hpp"
 #include "pg/run/run_statements.hpp"
 #include "pg/run/claim.hpp"
 #include "pg/kinds/task_kind.hpp"
@@ -45,8 +47,6 @@ TimestampTz current_started_at;
 // an idle executor waits before it retires).
 constexpr int64 kPoolLookAheadUs = 60 * USECS_PER_SEC;
 
-const char *const kRunStatusNames[] = {"succeeded", "failed", "timed_out", "cancelled"};
-const char *const kTaskStatusNames[] = {"scheduled", "done", "failed"};
 
 // When the latest transaction of a step began: the next due time a step returns was read in it, so it saw every task
 // committed before then.
@@ -76,61 +76,22 @@ chronos::RunOutcomeKind outcome_kind(const RunOutcome *outcome) {
     return chronos::RunOutcomeKind::failed;
 }
 
-// What the task becomes after a run: the core's retry / failure / end policy. A manual run leaves the task as it was.
-void decide_record(const ClaimedTask *task, const RunOutcome *outcome, chronos::RunOutcomeKind kind,
-                   RunRecord *record, bool *finally_failed) {
-    record->finished_at = GetCurrentTimestamp();
-    record->started_at = current_started_at;
-    record->run_status = kRunStatusNames[static_cast<int>(kind)];
-    record->error = outcome->error;
-    record->result = outcome->result;
-    *finally_failed = false;
-    if (kind == chronos::RunOutcomeKind::timed_out)
-        record->error = psprintf("57014: run timed out after " INT64_FORMAT " ms", timeout_ms_of(task));
-    else if (kind == chronos::RunOutcomeKind::cancelled)
-        record->error = pstrdup("57014: run cancelled by chronos.cancel()");
-
-    if (task->manual) {
-        record->task_status = task->status;
-        record->has_next = task->next_exec_time_known;
-        record->next_exec_time = task->next_exec_time;
-        record->failure_count = task->failure_count;
-        record->next_attempt = task->attempt;
-        return;
-    }
-    chronos::RunFacts facts = {task->scheduled_for, record->finished_at, task->attempt, task->failure_count,
-                               task->run_count,     kind,
-                               ((uint64)random() << 32) ^ (uint64)random()};
-    chronos::TimeZone zone = {};
-    chronos::CoreError error;
-    chronos::NextState next;
-    bool zone_known = !task->is_loop || find_time_zone(task->timezone, &zone);
-    if (!zone_known || !chronos::engine_after_run(&task->policy, &facts, &zone, &next, &error)) {
-        record->task_status = "failed";
-        record->has_next = false;
-        record->failure_count = task->failure_count + 1;
-        record->next_attempt = 1;
-        record->error = zone_known ? psprintf("%s: %s", error.message, error.detail)
-                                   : psprintf("unknown time zone \"%s\"", task->timezone);
-        return;
-    }
-    record->task_status = kTaskStatusNames[next.status];
-    record->has_next = next.has_next;
-    record->next_exec_time = next.next_exec_time;
-    record->failure_count = next.failure_count;
-    record->next_attempt = next.attempt;
-    *finally_failed = next.finally_failed;
-}
-
-// A requested manual run (chronos.run_now()) first, else the earliest due task.
+// A requested manual run (chronos.run_now()) first, else the earliest due task; of the kinds this executor may take
+// now (claim.hpp). Tasks it passed over for their kind are left to another executor, which is woken or started.
 bool claim_task(TimestampTz now) {
+    ClaimKinds kinds = in_flight_count() > 0 ? ClaimKinds::in_flight_only
+                                             : (in_flight_room() ? ClaimKinds::any : ClaimKinds::step_only);
+    bool claimed = false;
     if (take_manual_request(MyDatabaseId)) {
-        if (claim_requested_task(now, run_context, &current_task)) {
+        claimed = claim_requested_task(now, run_context, &current_task, kinds);
+        if (claimed || claim_passed_over_kinds())
             request_manual_runs(MyDatabaseId);  // there may be more
-            return true;
-        }
     }
-    return claim_due_task(now, run_context, &current_task);
+    if (!claimed)
+        claimed = claim_due_task(now, run_context, &current_task, kinds);
+    if (kinds == ClaimKinds::in_flight_only && claim_passed_over_kinds())
+        share_work(chronos_max_workers, 1);
+    return claimed;
 }
 
 // For a late loop task: whether it runs (and for which slot), or its missed slots are skipped.
@@ -150,73 +111,6 @@ bool catch_up_allows_run(ClaimedTask *task, TimestampTz now) {
     }
     skip_missed_slots(task, decision.next_exec_time);
     return false;
-}
-
-// on_failure: SQL run as the owner once a run has finally failed, with the run's JSON as $1. Its failure is logged, at
-// most once a minute per database.
-void run_on_failure(const ClaimedTask *task, Oid owner, bool owner_is_superuser, const char *run_json) {
-    if (task->on_failure == NULL || run_json == NULL || !OidIsValid(owner))
-        return;
-    RunOutcome outcome;
-    run_in_transaction(task->on_failure, owner, owner_is_superuser, "SELECT", run_json, &outcome);
-    int64 held;
-    if (!outcome.succeeded && warning_due(MyDatabaseId, WarningKind::on_failure_failed, &held))
-        ereport(WARNING, (errmsg("pg_chronos: on_failure of task \"%s\" (id " INT64_FORMAT ") in database \"%s\" failed: %s",
-                                 task->name ? task->name : "", task->id, get_database_name(MyDatabaseId),
-                                 outcome.error),
-                          held > 0 ? errdetail(INT64_FORMAT " more failures of on_failure commands in this database "
-                                               "were not logged in the last minute.", held)
-                                   : 0));
-}
-
-// The run's server log line, written when its recording commits (only called when run_is_logged() says so).
-void log_recorded_run(const ClaimedTask *task, const RunRecord *record, int64 run_id) {
-    EndedRun run = {run_id,        task->id,      task->name,           task->owner,
-                    record->run_status, false,    task->attempt,        task->policy.max_retries + 1,
-                    task->manual,  true,          task->scheduled_for,  record->started_at,
-                    record->finished_at, record->error, NULL};
-    log_run_outcome(&run);
-}
-
-// Writes an autonomous run's outcome (its task row locked by lock_for_recording), its log line and, when it finally
-// failed, runs on_failure; in the current transaction, which the caller commits.
-void record_autonomous_outcome(const ClaimedTask *task, int64 run_id, const RunRecord *record, bool finally_failed,
-                               bool owner_is_superuser, TimestampTz *next_due) {
-    char *run_json = record_run_end(task, run_id, record, run_context, next_due);
-    if (run_is_logged(strcmp(record->run_status, "succeeded") == 0, record->started_at, record->finished_at))
-        log_recorded_run(task, record,
-                         strcmp(record->run_status, "succeeded") == 0 && chronos_log_runs == LOG_RUNS_FAILURES ? 0
-                                                                                                           : run_id);
-    if (finally_failed)
-        run_on_failure(task, task->owner, owner_is_superuser, run_json);
-}
-
-// A session holds a lock the recording of the run needs: the run is kept to be recorded later (or, when this executor
-// keeps as many as it may, left for recovery), and the log says what it waits for, at most once a minute per database.
-// Inside a transaction (the database's name is looked up).
-void defer_recording(const ClaimedTask *task, int64 run_id, const RunRecord *record, bool finally_failed,
-                     bool owner_is_superuser, const LockHolder *holder) {
-    bool kept = defer_run(task, run_id, record, finally_failed, owner_is_superuser) != NULL;
-    if (!kept)
-        note_ended_run(MyDatabaseId);  // recovery records it (as interrupted) once the lock is free
-    int64 held;
-    if (!warning_due(MyDatabaseId, WarningKind::recording_waits, &held))
-        return;
-    char holder_text[64] = "";
-    if (holder->pid != 0)
-        snprintf(holder_text, sizeof holder_text, "Process %d holds it. ", holder->pid);
-    ereport(LOG, (errmsg("pg_chronos: recording run " INT64_FORMAT " of task " INT64_FORMAT " in database \"%s\" waits "
-                         "for a lock on %s",
-                         run_id, task->id, get_database_name(MyDatabaseId), holder->what),
-                  errdetail("%s%s Meanwhile the worker holds no run permit and runs other tasks; it records the run "
-                            "once the lock is free.%s",
-                            holder_text,
-                            kept ? "The run's outcome is kept." : "The worker keeps no more outcomes: the run will be "
-                                                                  "recorded as interrupted.",
-                            held > 0 ? psprintf(" " INT64_FORMAT " more recordings waited in this database in the "
-                                                "last minute.", held)
-                                     : ""),
-                  errhint("Commit or roll back the transaction that locks %s.", holder->what)));
 }
 
 // The run is over (recorded, or nowhere to record it): nothing of it is left in the journal or the shared state.
@@ -310,11 +204,21 @@ Step run_one_step(TimestampTz *next_due, int *due_together) {
     bool owner_is_superuser;
     char *refusal = owner_may_run(owner, &owner_is_superuser);
     bool runnable = refusal == NULL;
+    // A run that goes in flight keeps its plan in a memory context of its own.
+    MemoryContext flight = NULL;
     if (!runnable) {
         outcome = {false, refusal, NULL};
         owner = InvalidOid;
     } else {
+        if (task_kind->start_async != NULL)
+            MemoryContextSwitchTo(flight = in_flight_context());
         runnable = task_kind->plan_run(task, &plan, &outcome);
+        MemoryContextSwitchTo(run_context);
+        if (!runnable && flight != NULL) {
+            outcome.error = pstrdup(outcome.error);  // out of the plan's context, deleted now
+            MemoryContextDelete(flight);
+            flight = NULL;
+        }
     }
     bool transactional = !runnable || plan.transactional;
     publish_run_mode(transactional);
@@ -332,7 +236,7 @@ Step run_one_step(TimestampTz *next_due, int *due_together) {
             disarm_run_timeout();
         }
         reset_session_state_in_transaction();
-        decide_record(task, &outcome, outcome_kind(&outcome), &record, &finally_failed);
+        decide_record(task, &outcome, outcome_kind(&outcome), current_started_at, &record, &finally_failed);
         int64 run_id;
         run_json = record_run(task, &record, run_context, next_due, &run_id);
         if (run_is_logged(outcome.succeeded, record.started_at, record.finished_at))
@@ -342,12 +246,22 @@ Step run_one_step(TimestampTz *next_due, int *due_together) {
         plan.run_id = run_id;
         commit_transaction();
         MemoryContextSwitchTo(run_context);
-        command_started = true;
-        journal_run_start(task, run_id, current_started_at);
-        arm_run_timeout(task);
-        task_kind->run_autonomous(task, &plan, owner, owner_is_superuser, &outcome);
-        disarm_run_timeout();
-        reset_session();
+        if (flight != NULL) {
+            // In flight: driven by this executor from now on, between its steps (in_flight.hpp).
+            if (start_in_flight(task, task_kind, &plan, run_id, current_started_at, owner_is_superuser, flight,
+                                &outcome)) {
+                *next_due = DT_NOBEGIN;  // look for other work at once
+                end_step();
+                return Step::ran;
+            }
+        } else {
+            command_started = true;
+            journal_run_start(task, run_id, current_started_at);
+            arm_run_timeout(task);
+            task_kind->run_autonomous(task, &plan, owner, owner_is_superuser, &outcome);
+            disarm_run_timeout();
+            reset_session();
+        }
         begin_transaction();
         if (!extension_is_installed()) {
             // DROP EXTENSION committed while the command ran: there is nothing left to record the run in.
@@ -360,7 +274,7 @@ Step run_one_step(TimestampTz *next_due, int *due_together) {
         }
         LockHolder holder;
         RecordingLock lock = lock_for_recording(task->id, &holder);
-        decide_record(task, &outcome, outcome_kind(&outcome), &record, &finally_failed);
+        decide_record(task, &outcome, outcome_kind(&outcome), current_started_at, &record, &finally_failed);
         if (lock == RecordingLock::busy) {
             defer_recording(task, run_id, &record, finally_failed, owner_is_superuser, &holder);
             commit_transaction();
@@ -368,7 +282,7 @@ Step run_one_step(TimestampTz *next_due, int *due_together) {
             end_step();
             return Step::ran;
         }
-        record_autonomous_outcome(task, run_id, &record, finally_failed, owner_is_superuser, next_due);
+        record_autonomous_outcome(task, run_id, &record, finally_failed, owner_is_superuser, run_context, next_due);
         commit_transaction();
         pgstat_report_stat(false);
         end_step();
@@ -395,7 +309,7 @@ void record_ignored_cancel(ClaimedTask *task, bool timed_out, const char *error,
     RunRecord record;
     bool finally_failed;
     decide_record(task, &outcome, timed_out ? chronos::RunOutcomeKind::timed_out : chronos::RunOutcomeKind::cancelled,
-                  &record, &finally_failed);
+                  current_started_at, &record, &finally_failed);
     record.error = outcome.error;
     TimestampTz earliest;
     int64 id = run_id;
@@ -426,7 +340,7 @@ TimestampTz record_deferred_runs(void) {
         if (extension_is_installed()) {
             TimestampTz next_due;
             record_autonomous_outcome(&run->task, run->run_id, &run->record, run->finally_failed,
-                                      run->owner_is_superuser, &next_due);
+                                      run->owner_is_superuser, run_context, &next_due);
         }
         commit_transaction();
         forget_deferred_run(run);
@@ -457,7 +371,7 @@ void record_escaped_error(const char *message) {
     }
     RunRecord record;
     bool finally_failed;
-    decide_record(&current_task, &outcome, chronos::RunOutcomeKind::failed, &record, &finally_failed);
+    decide_record(&current_task, &outcome, chronos::RunOutcomeKind::failed, current_started_at, &record, &finally_failed);
     TimestampTz earliest;
     int64 run_id;
     record_run(&current_task, &record, run_context, &earliest, &run_id);

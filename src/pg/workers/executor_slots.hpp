@@ -12,6 +12,10 @@ extern "C" {
 // Runs an executor keeps whose recording waits for a lock (run/deferred_runs.hpp).
 constexpr int kMaxDeferredRuns = 16;
 
+// Runs in flight one executor drives (run/in_flight.hpp), and chronos.cancel() requests for them it has not seen yet.
+constexpr int kMaxInFlightPerExecutor = 512;
+constexpr int kMaxInFlightCancels = 8;
+
 // Worker slots shared between databases (launcher_worker.cpp, executor_worker.cpp): the launcher starts a database's
 // executor this long before its next due time; while another database waits for a slot, a busy executor leaves after
 // this turn.
@@ -42,6 +46,8 @@ struct ExecutorSlot {
     TimestampTz attached_at;   // when it started serving its database
     int deferred_count;        // runs over, whose recording waits for a lock (deferred_runs.hpp)
     int64 deferred[kMaxDeferredRuns];  // their tasks
+    int in_flight_count;       // http and shell runs it drives (run/in_flight.hpp); their tasks: in_flight_tasks()
+    int64 in_flight_cancels[kMaxInFlightCancels];  // of those, the ones chronos.cancel() asked to stop (0: free)
 };
 
 // Executor side: attach returns false when no slot is free, or the database is not served or is quiesced.

@@ -9,6 +9,7 @@
 #include "pg/run/deferred_runs.hpp"
 #include "pg/run/run_journal.hpp"
 #include "pg/run/run_step.hpp"
+#include "pg/run/in_flight.hpp"
 #include "pg/workers/session_settings.hpp"
 #include "pg/settings.hpp"
 #include "pg/workers/database_table.hpp"
@@ -245,6 +246,31 @@ void record_ended_runs(void) {
     recovery_retry_at = left ? TimestampTzPlusMilliseconds(GetCurrentTimestamp(), kRecoveryRetryMs) : 0;
 }
 
+// While runs are in flight, the executor sleeps in short waits over their descriptors instead (kInFlightWaitMs, and no
+// longer than until `wake_at`): it is woken by its latch within that, takes the watch as a sleeping executor would,
+// and never leaves its database while a run is in flight.
+constexpr int kInFlightWaitMs = 10;
+
+void wait_with_runs_in_flight(TimestampTz wake_at) {
+    (void)take_watch(wake_at, true);
+    for (;;) {
+        TimestampTz now = GetCurrentTimestamp();
+        TimestampTz until = Min(wake_at, watch_deadline());
+        if (until <= now || in_flight_count() == 0)
+            break;
+        int wait_ms = (int)Min((int64)kInFlightWaitMs, (until - now + 999) / 1000);
+        TimestampTz next = advance_in_flight(wait_ms);
+        if (next != DT_NOEND && next < wake_at)
+            wake_at = next;
+        CHECK_FOR_INTERRUPTS();
+        if (MyLatch->is_set) {
+            ResetLatch(MyLatch);
+            break;
+        }
+    }
+    take_watch(DT_NOEND, false);
+}
+
 void executor_loop(void) {
     for (;;) {
         CHECK_FOR_INTERRUPTS();
@@ -257,7 +283,10 @@ void executor_loop(void) {
         }
         // Another database needs this worker slot more, or nothing may run now: give it back (this executor holds no
         // permit and runs nothing); the launcher starts one again when work is due and may run.
-        if (executor_should_retire() || !chronos_enabled)
+        bool in_flight = in_flight_count() > 0;
+        if (in_flight)
+            (void)advance_in_flight(0);
+        if (!in_flight && (executor_should_retire() || !chronos_enabled))
             leave_database(known_next_due);
         last_step = Step::idle;
         next_due = DT_NOEND;
@@ -267,8 +296,13 @@ void executor_loop(void) {
         // Runs whose recording waited for a session's lock: recorded once it is free (no permit needed).
         if (next_deferred_retry() <= GetCurrentTimestamp())
             (void)record_deferred_runs();
-        if (!take_run_permit(chronos_max_workers)) {
-            // Every run permit is taken: this executor is queued for one (a permit given back wakes it).
+        if (!chronos_enabled || !take_run_permit(chronos_max_workers)) {
+            // Every run permit is taken: this executor is queued for one (a permit given back wakes it); meanwhile
+            // it drives its runs in flight.
+            if (in_flight_count() > 0) {
+                (void)advance_in_flight(kInFlightWaitMs);
+                continue;
+            }
             (void)WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH, kSafetyPollMs,
                             PG_WAIT_EXTENSION);
             ResetLatch(MyLatch);
@@ -297,7 +331,7 @@ void executor_loop(void) {
         known_next_due = next_due;
         // A run loaded a library: this session may hold what the library keeps for it (a dblink connection), which
         // the next run, perhaps of another owner, could use. A new executor takes over.
-        if (run_loaded_a_library() && next_deferred_retry() == DT_NOEND) {
+        if (run_loaded_a_library() && next_deferred_retry() == DT_NOEND && in_flight_count() == 0) {
             ereport(DEBUG1, (errmsg("pg_chronos: worker leaves: a run loaded a library into its session")));
             leave_database(DT_NOBEGIN);
         }
@@ -308,7 +342,7 @@ void executor_loop(void) {
         TimestampTz now = GetCurrentTimestamp();
         // Another database waits for a worker slot: this executor leaves when nothing is due here now, or, with work
         // still due, once it has had its turn.
-        if (slots_contended() && next_deferred_retry() == DT_NOEND &&
+        if (slots_contended() && next_deferred_retry() == DT_NOEND && in_flight_count() == 0 &&
             (next_due > TimestampTzPlusMilliseconds(now, kLaunchLeadMs) ||
              now - executor_attached_at() >= kTurnMs * 1000))
             leave_database(next_due);
@@ -321,6 +355,10 @@ void executor_loop(void) {
         next_due = Min(next_due, next_deferred_retry());
         if (recovery_retry_at != 0)
             next_due = Min(next_due, recovery_retry_at);
+        if (in_flight_count() > 0) {
+            wait_with_runs_in_flight(next_due);
+            continue;
+        }
         if (!wait_for_work(next_due, due_together) && next_deferred_retry() == DT_NOEND && recovery_retry_at == 0)
             leave_database(known_next_due);
     }

@@ -49,8 +49,51 @@ pid_t request_cancel(Oid database, int64 task_id) {
             slots[i].cancel_sender = MyProcPid;
             return slots[i].pid;
         }
+        if (slots[i].pid == 0 || slots[i].database != database)
+            continue;
+        for (int k = 0; k < slots[i].in_flight_count; k++) {
+            if (in_flight_tasks(&slots[i])[k] != task_id)
+                continue;
+            // In flight: the executor sees the request at its next look (within 10 ms); the signal only wakes it.
+            for (int c = 0; c < kMaxInFlightCancels; c++)
+                if (slots[i].in_flight_cancels[c] == 0 || slots[i].in_flight_cancels[c] == task_id) {
+                    slots[i].in_flight_cancels[c] = task_id;
+                    break;
+                }
+            return slots[i].pid;
+        }
     }
     return 0;
+}
+
+void publish_in_flight(const int64 *task_ids, int count) {
+    Locked lock;
+    me->in_flight_count = Min(count, kMaxInFlightPerExecutor);
+    int64 *tasks = in_flight_tasks(me);
+    for (int i = 0; i < me->in_flight_count; i++)
+        tasks[i] = task_ids[i];
+}
+
+int count_in_flight(void) {
+    if (state == NULL)
+        return 0;
+    Locked lock;
+    int n = 0;
+    for (int i = 0; i < state->slot_count; i++)
+        if (slots[i].pid != 0)
+            n += slots[i].in_flight_count;
+    return n;
+}
+
+int take_in_flight_cancels(int64 *task_ids, int max) {
+    Locked lock;
+    int n = 0;
+    for (int c = 0; c < kMaxInFlightCancels; c++) {
+        if (me->in_flight_cancels[c] != 0 && n < max)
+            task_ids[n++] = me->in_flight_cancels[c];
+        me->in_flight_cancels[c] = 0;
+    }
+    return n;
 }
 
 bool run_cancel_requested(void) {
@@ -104,6 +147,9 @@ bool executor_runs_task(pid_t pid, int64 task_id) {
             return true;
         for (int k = 0; k < slots[i].deferred_count; k++)
             if (slots[i].deferred[k] == task_id)
+                return true;
+        for (int k = 0; k < slots[i].in_flight_count; k++)
+            if (in_flight_tasks(&slots[i])[k] == task_id)
                 return true;
     }
     return false;

@@ -49,6 +49,13 @@ int copy_running_slots(Oid database, ExecutorSlot *out, int max);
 // Whether a live executor runs `task_id` in process `pid`, or has run it and waits to record the run.
 bool executor_runs_task(pid_t pid, int64 task_id);
 
+// The tasks whose runs this executor drives in flight (run/in_flight.cpp).
+void publish_in_flight(const int64 *task_ids, int count);
+// Runs in flight in the whole cluster.
+int count_in_flight(void);
+// The chronos.cancel() requests for this executor's runs in flight since the last call (cleared); how many, <= max.
+int take_in_flight_cancels(int64 *task_ids, int max);
+
 // The tasks whose runs this executor has ended and waits to record (deferred_runs.cpp).
 void publish_deferred_runs(const int64 *task_ids, int count);
 

@@ -161,12 +161,13 @@ bool plan_http_run(const ClaimedTask *task, RunPlan *plan, RunOutcome *failure) 
     HttpRequest *request = (HttpRequest *)palloc0(sizeof(HttpRequest));
     char why[256];
     *failure = {false, NULL, NULL};
-    request->url = task->command;
+    // Everything the run uses is copied into the plan's memory context: the run outlives the claim's.
+    request->url = pstrdup(task->command);
     if (!parse_http_url(task->command, &request->target, why, sizeof why)) {
         failure->error = psprintf("22023: invalid HTTP task URL: %s", why);
         return false;
     }
-    request->method = task->http_method ? task->http_method : "GET";
+    request->method = pstrdup(task->http_method ? task->http_method : "GET");
     if (!chronos::http_method_known(request->method)) {
         failure->error = psprintf("22023: invalid HTTP task method \"%s\"", request->method);
         return false;
@@ -186,10 +187,10 @@ bool plan_http_run(const ClaimedTask *task, RunPlan *plan, RunOutcome *failure) 
         }
     }
     request->own_header_count = request->header_count;
-    request->body = task->http_body;
+    request->body = task->http_body ? pstrdup(task->http_body) : NULL;
     bool sends_body = strcmp(request->method, "GET") != 0 && strcmp(request->method, "HEAD") != 0;
     if (request->body == NULL && task->payload != NULL && sends_body) {
-        request->body = task->payload;
+        request->body = pstrdup(task->payload);
         if (!has_header(request->header_lines, request->header_count, "Content-Type"))
             request->header_lines[request->header_count++] = pstrdup("Content-Type: application/json");
     }

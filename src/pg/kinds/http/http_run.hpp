@@ -1,12 +1,21 @@
-// The http kind's run: the request plan_http_run prepared, sent with libcurl as the task's owner may send it (every
-// connection's address checked against the owner's grants, every redirect's host too, at most 5 redirects, http and
-// https only, certificates verified), its status and the start of its body kept, its timeout and chronos.cancel()
-// obeyed within 50 ms.
+// The http kind's runs, in flight together on one libcurl multi handle per executor: each request plan_http_run
+// prepared is sent as the task's owner may send it (every connection's address checked against the owner's grants,
+// every redirect's host too, at most 5 redirects, http and https only, certificates verified); its status and the
+// start of its body are kept. kinds/async_runs.cpp drives them with the shell kind's runs.
 #pragma once
 #include "pg/postgres.hpp"
 
 #include "pg/kinds/task_kind.hpp"
 
-// TaskKind.run_autonomous of the http kind: succeeded on a 2xx status; otherwise failed with "HTTP 503 Service
-// Unavailable", or what kept the request from an answer (refused address, DNS, TLS, connection).
-void run_http(const ClaimedTask *task, const RunPlan *plan, Oid owner, bool owner_is_superuser, RunOutcome *out);
+#include <curl/curl.h>
+
+// TaskKind entries of the http kind. A run succeeds on a 2xx status; otherwise it fails with "HTTP 503 Service
+// Unavailable", or with what kept the request from an answer (a refused address, DNS, TLS, the connection).
+AsyncRun *start_http_run(const ClaimedTask *task, const RunPlan *plan, MemoryContext context, RunOutcome *failure);
+void stop_http_run(AsyncRun *run);
+void release_http_run(AsyncRun *run);
+
+// Waits up to `timeout_ms` for any request's socket, or any of `extra` (the shell runs' descriptors), to be ready.
+void poll_http_runs(struct curl_waitfd *extra, int extra_count, int timeout_ms);
+// Moves every request on, and marks those that ended done.
+void advance_http_runs(void);

@@ -70,10 +70,11 @@ bool plan_shell_run(const ClaimedTask *task, RunPlan *plan, RunOutcome *failure)
         return false;
     }
     ShellCommand *shell = (ShellCommand *)palloc0(sizeof(ShellCommand));
-    shell->command = task->command;
+    // Everything the run uses is copied into the plan's memory context: the run outlives the claim's.
+    shell->command = pstrdup(task->command);
     shell->directory = chronos_shell_directory && chronos_shell_directory[0] ? pstrdup(chronos_shell_directory)
                                                                              : pstrdup(DataDir);
-    shell->input = task->payload;
+    shell->input = task->payload ? pstrdup(task->payload) : NULL;
     struct passwd *user = getpwuid(geteuid());
     const char *lang = getenv("LANG");
     char **env = (char **)palloc0(sizeof(char *) * 8);

@@ -1,13 +1,11 @@
-// Running a shell task's command (see shell_run.hpp). The child is watched through descriptors: its output pipe, its
-// input pipe and a pidfd, polled with the run's cancel flags every 50 ms. Nothing between fork and the final waitpid
-// calls PostgreSQL but to read those flags.
+// Shell commands in flight (see shell_run.hpp). Nothing between fork and the command's release calls PostgreSQL but
+// to read the clock; outcomes are built in the run's memory context once it is over.
 #include "pg/kinds/shell/shell_run.hpp"
 
 #include "pg/kinds/shell/shell_check.hpp"
 
 #include <cerrno>
 #include <fcntl.h>
-#include <poll.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -15,12 +13,30 @@
 
 extern "C" {
 #include "miscadmin.h"
+#include "utils/memutils.h"
 #include "utils/timestamp.h"
 }
 
 namespace {
 
-constexpr int kPollMs = 50;
+constexpr int kDrainMs = 1000;    // after the command exits, how long what it left may hold its output
+constexpr int kReadsPerAdvance = 16;
+
+struct ShellRun {
+    AsyncRun base;            // first: an AsyncRun * is a ShellRun *
+    ShellCommand *shell;
+    pid_t pid;
+    int pidfd, input_fd, output_fd;
+    const char *input;
+    size_t input_left;
+    bool exited, stopping;
+    int status;
+    TimestampTz kill_at;      // TERM was sent: KILL then
+    TimestampTz give_up_at;   // the command exited: stop reading its output then
+    ShellRun *next;
+};
+
+ShellRun *runs = NULL;
 
 int open_pidfd(pid_t pid) {
 #ifdef SYS_pidfd_open
@@ -54,170 +70,207 @@ pg_attribute_noreturn() void exec_child(const ShellCommand *shell, int input, in
     _exit(127);
 }
 
-// Reaps whatever the run's commands left to this process (it is their subreaper): processes killed with their group,
-// and those that had left it, once they end. Waits at most 100 ms for the ones just killed.
-void reap_descendants(void) {
-    for (int i = 0; i < 20; i++) {
+void close_fd(int *fd) {
+    if (*fd >= 0)
+        close(*fd);
+    *fd = -1;
+}
+
+// Reaps whatever the commands left to this process (it is their subreaper): processes killed with their group, and
+// those that had left it, once they end. Waits at most `wait_ms` for the ones just killed.
+void reap_descendants(int wait_ms) {
+    for (int waited = 0;; waited += 5) {
         int status;
         pid_t done;
         while ((done = waitpid(-1, &status, WNOHANG)) > 0) {
+            for (ShellRun *run = runs; run; run = run->next)
+                if (run->pid == done && !run->exited) {
+                    run->exited = true;
+                    run->status = status;
+                }
         }
-        if (done < 0)
-            return;  // no child left
+        if (done < 0 || waited >= wait_ms)
+            return;
         pg_usleep(5000);
     }
 }
 
-void set_nonblocking(int fd) {
-    fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
-}
-
-}  // namespace
-
-void run_shell(const ClaimedTask *, const RunPlan *plan, Oid, bool, RunOutcome *out) {
-    ShellCommand *shell = (ShellCommand *)plan->detail;
-    for (char **e = shell->environment; *e; e++)
-        if (strcmp(*e, "CHRONOS_RUN_ID=") == 0)
-            *e = psprintf("CHRONOS_RUN_ID=" INT64_FORMAT, plan->run_id);
-    *out = {false, NULL, NULL};
-    // Orphans of the command (a background process whose parent exited) come to this process, not to init, so that
-    // it reaps them: no zombie outlives a run.
-    static bool subreaper = false;
-    if (!subreaper)
-        subreaper = prctl(PR_SET_CHILD_SUBREAPER, 1) == 0;
-    int to_child[2], from_child[2];
-    if (pipe2(to_child, O_CLOEXEC) != 0) {
-        out->error = psprintf("58000: could not create a pipe: %m");
-        return;
-    }
-    if (pipe2(from_child, O_CLOEXEC) != 0) {
-        out->error = psprintf("58000: could not create a pipe: %m");
-        close(to_child[0]);
-        close(to_child[1]);
-        return;
-    }
-    fflush(NULL);
-    pid_t pid = fork();
-    if (pid == 0)
-        exec_child(shell, to_child[0], from_child[1]);
-    close(to_child[0]);
-    close(from_child[1]);
-    if (pid < 0) {
-        int fork_errno = errno;
-        close(to_child[1]);
-        close(from_child[0]);
-        out->error = psprintf("58000: could not start /bin/sh: %s", strerror(fork_errno));
-        return;
-    }
-    int pidfd = open_pidfd(pid);
-    set_nonblocking(to_child[1]);
-    set_nonblocking(from_child[0]);
-    const char *input = shell->input;
-    size_t input_left = input ? strlen(input) : 0;
-    int input_fd = to_child[1];
-    if (input_left == 0) {
-        close(input_fd);
-        input_fd = -1;
-    }
-    int output_fd = from_child[0];
-    bool exited = false, stopping = false, interrupted = false;
-    int status = 0;
-    TimestampTz kill_at = 0;
-    TimestampTz give_up_at = 0;  // a process that left the group may hold the output: stop reading then
-    char chunk[65536];
-    while (!exited || output_fd >= 0) {
-        if (give_up_at != 0 && GetCurrentTimestamp() >= give_up_at && output_fd >= 0) {
-            close(output_fd);
-            output_fd = -1;
-            continue;
-        }
-        if (!stopping && (QueryCancelPending || ProcDiePending)) {
-            stopping = interrupted = true;
-            kill(-pid, SIGTERM);
-            kill_at = TimestampTzPlusMilliseconds(GetCurrentTimestamp(), kKillGraceMs);
-        }
-        if (stopping && kill_at != 0 && GetCurrentTimestamp() >= kill_at) {
-            kill(-pid, SIGKILL);
-            kill_at = 0;
-        }
-        if (exited && give_up_at == 0) {
-            // The command is gone; whatever it left in its group would hold the output: end it, read what is left.
-            kill(-pid, SIGKILL);
-            kill_at = 0;
-            give_up_at = TimestampTzPlusMilliseconds(GetCurrentTimestamp(), 1000);
-        }
-        struct pollfd fds[3];
-        int n = 0;
-        int out_at = -1, in_at = -1, pid_at = -1;
-        if (output_fd >= 0) {
-            fds[n] = {output_fd, POLLIN, 0};
-            out_at = n++;
-        }
-        if (input_fd >= 0) {
-            fds[n] = {input_fd, POLLOUT, 0};
-            in_at = n++;
-        }
-        if (pidfd >= 0 && !exited) {
-            fds[n] = {pidfd, POLLIN, 0};
-            pid_at = n++;
-        }
-        int ready = poll(fds, n, kPollMs);
-        if (ready < 0 && errno != EINTR)
-            break;
-        if (out_at >= 0 && (fds[out_at].revents & (POLLIN | POLLHUP | POLLERR))) {
-            ssize_t got = read(output_fd, chunk, sizeof chunk);
-            if (got > 0)
-                append_run_output(&shell->output, chunk, (size_t)got);
-            else if (got == 0 || (errno != EAGAIN && errno != EINTR)) {
-                close(output_fd);
-                output_fd = -1;
-            }
-        }
-        if (in_at >= 0 && (fds[in_at].revents & (POLLOUT | POLLHUP | POLLERR))) {
-            ssize_t put = (fds[in_at].revents & POLLOUT) ? write(input_fd, input, input_left) : -1;
-            if (put > 0) {
-                input += put;
-                input_left -= (size_t)put;
-            }
-            if (input_left == 0 || (put < 0 && errno != EAGAIN && errno != EINTR)) {
-                close(input_fd);
-                input_fd = -1;
-            }
-        }
-        if (!exited && (pidfd < 0 || (pid_at >= 0 && (fds[pid_at].revents & POLLIN)))) {
-            pid_t done = waitpid(pid, &status, WNOHANG);
-            if (done == pid)
-                exited = true;
-        }
-    }
-    if (input_fd >= 0)
-        close(input_fd);
-    if (output_fd >= 0)
-        close(output_fd);
-    if (!exited) {
-        kill(-pid, SIGKILL);
-        (void)waitpid(pid, &status, 0);
-    }
-    if (pidfd >= 0)
-        close(pidfd);
-    kill(-pid, SIGKILL);
-    reap_descendants();
-
-    out->result = run_output_result(&shell->output, true);
-    if (interrupted) {
-        out->error = pstrdup(ProcDiePending ? "57P01: the command was stopped: its worker is stopping"
-                                            : "57014: the command was cancelled");
-        QueryCancelPending = false;
-        return;
-    }
-    if (WIFEXITED(status) && WEXITSTATUS(status) == 0) {
+// The run is over: its outcome, in its memory context.
+void finish(ShellRun *run) {
+    MemoryContext caller = MemoryContextSwitchTo(run->base.context);
+    RunOutcome *out = &run->base.outcome;
+    *out = {false, NULL, run_output_result(&run->shell->output, true)};
+    int status = run->status;
+    if (run->stopping && run->kill_at != 0)
+        out->error = pstrdup("57014: the command was stopped");
+    else if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
         out->succeeded = true;
-        return;
-    }
-    if (WIFEXITED(status))
+    else if (WIFEXITED(status))
         out->error = psprintf("58000: exit status %d", WEXITSTATUS(status));
     else if (WIFSIGNALED(status))
         out->error = psprintf("58000: killed by signal %d (%s)", WTERMSIG(status), strsignal(WTERMSIG(status)));
     else
         out->error = pstrdup("58000: the command ended in an unknown way");
+    run->base.done = true;
+    MemoryContextSwitchTo(caller);
+}
+
+void advance(ShellRun *run, TimestampTz now) {
+    if (run->stopping && run->kill_at != 0 && now >= run->kill_at) {
+        kill(-run->pid, SIGKILL);
+        run->kill_at = 0;
+    }
+    char chunk[65536];
+    for (int i = 0; i < kReadsPerAdvance && run->output_fd >= 0; i++) {
+        ssize_t got = read(run->output_fd, chunk, sizeof chunk);
+        if (got > 0)
+            append_run_output(&run->shell->output, chunk, (size_t)got);
+        else if (got == 0 || (errno != EAGAIN && errno != EINTR))
+            close_fd(&run->output_fd);
+        else
+            break;
+    }
+    if (run->input_fd >= 0) {
+        ssize_t put = write(run->input_fd, run->input, run->input_left);
+        if (put > 0) {
+            run->input += put;
+            run->input_left -= (size_t)put;
+        }
+        if (run->input_left == 0 || (put < 0 && errno != EAGAIN && errno != EINTR))
+            close_fd(&run->input_fd);
+    }
+    if (!run->exited && waitpid(run->pid, &run->status, WNOHANG) == run->pid)
+        run->exited = true;
+    if (run->exited && run->give_up_at == 0) {
+        // The command is gone; whatever it left in its group would hold the output: end it, read what is left.
+        kill(-run->pid, SIGKILL);
+        run->give_up_at = TimestampTzPlusMilliseconds(now, kDrainMs);
+    }
+    if (run->exited && run->output_fd >= 0 && now >= run->give_up_at)
+        close_fd(&run->output_fd);
+    if (run->exited && run->output_fd < 0) {
+        close_fd(&run->input_fd);
+        close_fd(&run->pidfd);
+        finish(run);
+    }
+}
+
+}  // namespace
+
+AsyncRun *start_shell_run(const ClaimedTask *, const RunPlan *plan, MemoryContext context, RunOutcome *failure) {
+    ShellCommand *shell = (ShellCommand *)plan->detail;
+    for (char **e = shell->environment; *e; e++)
+        if (strcmp(*e, "CHRONOS_RUN_ID=") == 0)
+            *e = MemoryContextStrdup(context, psprintf("CHRONOS_RUN_ID=" INT64_FORMAT, plan->run_id));
+    // Orphans of a command (a background process whose parent exited) come to this process, not to init, so that it
+    // reaps them: no zombie outlives a run.
+    static bool subreaper = false;
+    if (!subreaper)
+        subreaper = prctl(PR_SET_CHILD_SUBREAPER, 1) == 0;
+    ShellRun *run = (ShellRun *)MemoryContextAllocZero(context, sizeof(ShellRun));
+    run->base.context = context;
+    run->shell = shell;
+    run->pidfd = run->input_fd = run->output_fd = -1;
+    int to_child[2], from_child[2];
+    if (pipe2(to_child, O_CLOEXEC) != 0) {
+        *failure = {false, psprintf("58000: could not create a pipe: %m"), NULL};
+        return NULL;
+    }
+    if (pipe2(from_child, O_CLOEXEC) != 0) {
+        *failure = {false, psprintf("58000: could not create a pipe: %m"), NULL};
+        close(to_child[0]);
+        close(to_child[1]);
+        return NULL;
+    }
+    fflush(NULL);
+    pid_t pid = fork();
+    if (pid == 0)
+        exec_child(shell, to_child[0], from_child[1]);
+    int fork_errno = errno;
+    close(to_child[0]);
+    close(from_child[1]);
+    if (pid < 0) {
+        close(to_child[1]);
+        close(from_child[0]);
+        *failure = {false, psprintf("58000: could not start /bin/sh: %s", strerror(fork_errno)), NULL};
+        return NULL;
+    }
+    run->pid = pid;
+    run->pidfd = open_pidfd(pid);
+    run->input_fd = to_child[1];
+    run->output_fd = from_child[0];
+    fcntl(run->input_fd, F_SETFL, fcntl(run->input_fd, F_GETFL) | O_NONBLOCK);
+    fcntl(run->output_fd, F_SETFL, fcntl(run->output_fd, F_GETFL) | O_NONBLOCK);
+    run->input = shell->input;
+    run->input_left = shell->input ? strlen(shell->input) : 0;
+    if (run->input_left == 0)
+        close_fd(&run->input_fd);
+    run->next = runs;
+    runs = run;
+    return &run->base;
+}
+
+void stop_shell_run(AsyncRun *base) {
+    ShellRun *run = (ShellRun *)base;
+    if (run->stopping || run->base.done)
+        return;
+    run->stopping = true;
+    kill(-run->pid, SIGTERM);
+    run->kill_at = TimestampTzPlusMilliseconds(GetCurrentTimestamp(), kKillGraceMs);
+}
+
+void release_shell_run(AsyncRun *base) {
+    ShellRun *run = (ShellRun *)base;
+    if (run->pid > 0) {
+        kill(-run->pid, SIGKILL);
+        if (!run->exited)
+            (void)waitpid(run->pid, &run->status, 0);
+        run->exited = true;
+    }
+    close_fd(&run->input_fd);
+    close_fd(&run->output_fd);
+    close_fd(&run->pidfd);
+    for (ShellRun **p = &runs; *p; p = &(*p)->next)
+        if (*p == run) {
+            *p = run->next;
+            break;
+        }
+    reap_descendants(100);
+}
+
+int shell_wait_fds(struct curl_waitfd *out, int max) {
+    int n = 0;
+    for (ShellRun *run = runs; run && n + 3 <= max; run = run->next) {
+        if (run->base.done)
+            continue;
+        if (run->output_fd >= 0)
+            out[n++] = {run->output_fd, CURL_WAIT_POLLIN, 0};
+        if (run->input_fd >= 0)
+            out[n++] = {run->input_fd, CURL_WAIT_POLLOUT, 0};
+        if (run->pidfd >= 0 && !run->exited)
+            out[n++] = {run->pidfd, CURL_WAIT_POLLIN, 0};
+    }
+    return n;
+}
+
+TimestampTz advance_shell_runs(void) {
+    if (runs == NULL)
+        return DT_NOEND;
+    TimestampTz now = GetCurrentTimestamp();
+    reap_descendants(0);
+    TimestampTz next = DT_NOEND;
+    for (ShellRun *run = runs; run; run = run->next) {
+        if (run->base.done)
+            continue;
+        advance(run, now);
+        if (run->base.done)
+            continue;
+        if (run->kill_at != 0)
+            next = Min(next, run->kill_at);
+        if (run->give_up_at != 0)
+            next = Min(next, run->give_up_at);
+        if (run->pidfd < 0)
+            next = Min(next, TimestampTzPlusMilliseconds(now, 50));  // no pidfd: look at the child every 50 ms
+    }
+    return next;
 }

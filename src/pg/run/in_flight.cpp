@@ -1,0 +1,211 @@
+// Runs in flight (see in_flight.hpp).
+#include "pg/run/in_flight.hpp"
+
+#include "pg/catalog/extension_version.hpp"
+#include "pg/kinds/async_runs.hpp"
+#include "pg/kinds/kind_settings.hpp"
+#include "pg/run/catalog_locks.hpp"
+#include "pg/run/run_outcome.hpp"
+#include "pg/run/run_statements.hpp"
+#include "pg/run/run_timeout.hpp"
+#include "pg/settings.hpp"
+#include "pg/workers/executor_slots.hpp"
+#include "pg/workers/runs_in_progress.hpp"
+
+extern "C" {
+#include "access/xact.h"
+#include "commands/dbcommands.h"
+#include "executor/spi.h"
+#include "miscadmin.h"
+#include "pgstat.h"
+#include "storage/ipc.h"
+#include "utils/memutils.h"
+#include "utils/snapmgr.h"
+#include "utils/timestamp.h"
+}
+
+namespace {
+
+struct InFlight {
+    AsyncRun *run;
+    const TaskKind *kind;
+    ClaimedTask task;         // copied into `context`
+    int64 run_id;
+    TimestampTz started_at;
+    TimestampTz deadline;     // DT_NOEND: no timeout
+    bool owner_is_superuser;
+    bool timed_out;
+    bool cancelled;
+    MemoryContext context;
+    InFlight *next;
+};
+
+InFlight *runs = NULL;
+int count = 0;
+bool exit_hook = false;
+
+char *copy(MemoryContext context, const char *text) {
+    return text ? MemoryContextStrdup(context, text) : NULL;
+}
+
+void publish(void) {
+    int64 ids[kMaxInFlightPerExecutor];
+    int n = 0;
+    for (InFlight *f = runs; f && n < kMaxInFlightPerExecutor; f = f->next)
+        ids[n++] = f->task.id;
+    publish_in_flight(ids, n);
+}
+
+void release(InFlight *f) {
+    f->kind->release_async(f->run);
+    MemoryContextDelete(f->context);
+}
+
+// The worker exits: its runs end with it (shell commands killed), and the other executors of the database are told
+// to recover them as interrupted once this process is gone from the slots.
+void end_runs_at_exit(int, Datum) {
+    if (runs == NULL)
+        return;
+    for (InFlight *f = runs; f; f = f->next)
+        f->kind->release_async(f->run);
+    runs = NULL;
+    count = 0;
+    publish_in_flight(NULL, 0);
+    note_ended_run(MyDatabaseId);
+}
+
+// Stops the runs past their timeout, and those chronos.cancel() asked to stop.
+void stop_due_runs(void) {
+    TimestampTz now = GetCurrentTimestamp();
+    int64 cancels[kMaxInFlightCancels];
+    int cancel_count = take_in_flight_cancels(cancels, kMaxInFlightCancels);
+    for (InFlight *f = runs; f; f = f->next) {
+        if (f->run->done || f->timed_out || f->cancelled)
+            continue;
+        for (int i = 0; i < cancel_count; i++)
+            if (cancels[i] == f->task.id)
+                f->cancelled = true;
+        if (!f->cancelled && now >= f->deadline)
+            f->timed_out = true;
+        if (f->cancelled || f->timed_out)
+            f->kind->stop_async(f->run);
+    }
+}
+
+chronos::RunOutcomeKind outcome_kind(const InFlight *f) {
+    if (f->timed_out)
+        return chronos::RunOutcomeKind::timed_out;
+    if (f->cancelled)
+        return chronos::RunOutcomeKind::cancelled;
+    return f->run->outcome.succeeded ? chronos::RunOutcomeKind::succeeded : chronos::RunOutcomeKind::failed;
+}
+
+// Records every run that ended, in one transaction; forgets them.
+void record_ended_runs(void) {
+    bool any = false;
+    for (InFlight *f = runs; f && !any; f = f->next)
+        any = f->run->done;
+    if (!any)
+        return;
+    SetCurrentStatementStartTimestamp();
+    StartTransactionCommand();
+    SPI_connect();
+    PushActiveSnapshot(GetTransactionSnapshot());
+    bool installed = extension_is_installed();
+    TimestampTz next_due;
+    for (InFlight **p = &runs; *p;) {
+        InFlight *f = *p;
+        if (!f->run->done) {
+            p = &f->next;
+            continue;
+        }
+        if (installed) {
+            MemoryContext caller = MemoryContextSwitchTo(f->context);
+            LockHolder holder;
+            RecordingLock lock = lock_for_recording(f->task.id, &holder);
+            RunRecord record;
+            bool finally_failed;
+            decide_record(&f->task, &f->run->outcome, outcome_kind(f), f->started_at, &record, &finally_failed);
+            if (lock == RecordingLock::busy)
+                defer_recording(&f->task, f->run_id, &record, finally_failed, f->owner_is_superuser, &holder);
+            else
+                record_autonomous_outcome(&f->task, f->run_id, &record, finally_failed, f->owner_is_superuser,
+                                          f->context, &next_due);
+            MemoryContextSwitchTo(caller);
+        }
+        *p = f->next;
+        count--;
+        release(f);
+    }
+    SPI_finish();
+    PopActiveSnapshot();
+    CommitTransactionCommand();
+    pgstat_report_stat(false);
+    publish();
+}
+
+}  // namespace
+
+int in_flight_count(void) {
+    return count;
+}
+
+bool in_flight_room(void) {
+    return count < kMaxInFlightPerExecutor && count_in_flight() < chronos_max_in_flight;
+}
+
+MemoryContext in_flight_context(void) {
+    return AllocSetContextCreate(TopMemoryContext, "pg_chronos run in flight", ALLOCSET_SMALL_SIZES);
+}
+
+bool start_in_flight(const ClaimedTask *task, const TaskKind *kind, const RunPlan *plan, int64 run_id,
+                     TimestampTz started_at, bool owner_is_superuser, MemoryContext context, RunOutcome *failure) {
+    if (!exit_hook) {
+        before_shmem_exit(end_runs_at_exit, 0);
+        exit_hook = true;
+    }
+    InFlight *f = (InFlight *)MemoryContextAllocZero(context, sizeof(InFlight));
+    f->context = context;
+    f->kind = kind;
+    f->task = *task;
+    f->task.name = copy(context, task->name);
+    f->task.command = copy(context, task->command);
+    f->task.schedule = copy(context, task->schedule);
+    f->task.policy.schedule = f->task.schedule;
+    f->task.timezone = copy(context, task->timezone);
+    f->task.status = copy(context, task->status);
+    f->task.payload = copy(context, task->payload);
+    f->task.on_failure = copy(context, task->on_failure);
+    f->task.kind = copy(context, task->kind);
+    f->task.http_method = copy(context, task->http_method);
+    f->task.http_headers = copy(context, task->http_headers);
+    f->task.http_body = copy(context, task->http_body);
+    f->run_id = run_id;
+    f->started_at = started_at;
+    int64 timeout_ms = timeout_ms_of(task);
+    f->deadline = timeout_ms > 0 ? TimestampTzPlusMilliseconds(started_at, timeout_ms) : DT_NOEND;
+    f->owner_is_superuser = owner_is_superuser;
+    f->run = kind->start_async(&f->task, plan, context, failure);
+    if (f->run == NULL) {
+        MemoryContextDelete(context);
+        return false;
+    }
+    f->run->kind = kind;
+    f->next = runs;
+    runs = f;
+    count++;
+    publish();
+    return true;
+}
+
+TimestampTz advance_in_flight(int wait_ms) {
+    if (runs == NULL)
+        return DT_NOEND;
+    TimestampTz next = advance_async_runs(wait_ms);
+    stop_due_runs();
+    record_ended_runs();
+    for (InFlight *f = runs; f; f = f->next)
+        if (!f->timed_out && !f->cancelled)
+            next = Min(next, f->deadline);
+    return next;
+}

@@ -54,12 +54,13 @@ void log_recovered_run(int64 task_id, HeapTuple row, TupleDesc desc) {
 // outcome. The task is set back only if it is still 'running' and its run (if it has one) was the one recovered.
 int recover_interrupted_runs(bool *left) {
     int rc = SPI_execute(
-        "SELECT t.id, r.run_id, r.pid, t.type" OP("=") "'loop'::chronos.task_type, t.schedule, t.timezone, t.start_time"
+        "SELECT t.id, r.run_id, r.pid, t.type" OP("=") "'loop'::chronos.task_type, t.schedule, t.timezone, t.start_time,"
+        "       t.kind" OP("<>") "'sql'::chronos.task_kind"
         "  FROM chronos.tasks t LEFT JOIN chronos.runs r"
         "    ON r.task_id" OP("=") "t.id AND r.status" OP("=") RUNNING_RUN
         " WHERE t.status" OP("=") RUNNING_TASK
         " UNION ALL "
-        "SELECT r.task_id, r.run_id, r.pid, NULL, NULL, NULL, NULL"
+        "SELECT r.task_id, r.run_id, r.pid, NULL, NULL, NULL, NULL, NULL"
         "  FROM chronos.runs r WHERE r.status" OP("=") RUNNING_RUN
         "   AND NOT EXISTS (SELECT FROM chronos.tasks t"
         "                    WHERE t.id" OP("=") "r.task_id AND t.status" OP("=") RUNNING_TASK ")",
@@ -105,17 +106,32 @@ int recover_interrupted_runs(bool *left) {
                                         start, now, &next, NULL))
                 next = now;
         }
-        Oid types[4] = {INT8OID, INT8OID, TIMESTAMPTZOID, BOOLOID};
-        Datum values[4] = {Int64GetDatum(task_id), no_run ? (Datum)0 : run_id, TimestampTzGetDatum(next),
-                           BoolGetDatum(task_was_running)};
-        char nulls[4] = {' ', no_run ? 'n' : ' ', ' ', ' '};
+        // An http request or shell command cut short may have had its effect: it runs again only as a retry, with
+        // the same Idempotency-Key (its attempt and run count move on together), and not at all without retries left.
+        bool no_in_flight;
+        Datum in_flight = SPI_getbinval(row, found->tupdesc, 8, &no_in_flight);
+        bool retried_only = !no_in_flight && DatumGetBool(in_flight);
+        Oid types[5] = {INT8OID, INT8OID, TIMESTAMPTZOID, BOOLOID, BOOLOID};
+        Datum values[5] = {Int64GetDatum(task_id), no_run ? (Datum)0 : run_id, TimestampTzGetDatum(next),
+                           BoolGetDatum(task_was_running), BoolGetDatum(retried_only)};
+        char nulls[5] = {' ', no_run ? 'n' : ' ', ' ', ' ', ' '};
         writing_bookkeeping = true;
         rc = SPI_execute_with_args(
             "WITH run AS (UPDATE chronos.runs SET status = 'interrupted', finished_at = pg_catalog.now(),"
             "                     error = 'the worker running it ended before the run finished'"
             "              WHERE run_id" OP("=") "$2 AND status" OP("=") RUNNING_RUN
             "              RETURNING run_id, task_name, owner, attempt, scheduled_for, started_at, manual, error),"
-            " task AS (UPDATE chronos.tasks SET status = " SCHEDULED ", next_exec_time = $3,"
+            " task AS (UPDATE chronos.tasks SET"
+            "                 status = CASE WHEN $5 AND attempt" OP(">") "max_retries"
+            "                                    AND type" OP("=") "'once'::chronos.task_type"
+            "                               THEN 'failed'::chronos.task_state ELSE " SCHEDULED " END,"
+            "                 next_exec_time = CASE WHEN NOT $5 THEN $3"
+            "                                       WHEN attempt" OP("<=") "max_retries THEN pg_catalog.now()"
+            "                                       WHEN type" OP("=") "'once'::chronos.task_type THEN NULL"
+            "                                       ELSE $3 END,"
+            "                 attempt = CASE WHEN NOT $5 THEN attempt WHEN attempt" OP("<=") "max_retries"
+            "                                THEN attempt" OP("+") "1 ELSE 1 END,"
+            "                 run_count = run_count" OP("+") "CASE WHEN $5 THEN 1 ELSE 0 END,"
             "                 last_status = 'interrupted', failure_count = failure_count" OP("+") "1"
             "           WHERE id" OP("=") "$1 AND status" OP("=") RUNNING_TASK " AND $4"
             "             AND ($2 IS NULL OR EXISTS (SELECT FROM run)) RETURNING id, name, owner, max_retries)"
@@ -124,7 +140,7 @@ int recover_interrupted_runs(bool *left) {
             "        COALESCE((SELECT owner FROM run), (SELECT owner FROM task)), (SELECT attempt FROM run),"
             "        (SELECT max_retries FROM task), (SELECT scheduled_for FROM run), (SELECT started_at FROM run),"
             "        (SELECT manual FROM run), (SELECT error FROM run)",
-            4, types, values, nulls, false, 0);
+            5, types, values, nulls, false, 0);
         writing_bookkeeping = false;
         if (rc != SPI_OK_SELECT)
             elog(ERROR, "pg_chronos: could not recover run of task " INT64_FORMAT, task_id);

@@ -13,6 +13,7 @@
 
 extern "C" {
 #include "miscadmin.h"
+#include "postmaster/interrupt.h"
 #include "utils/memutils.h"
 #include "utils/timestamp.h"
 }
@@ -38,6 +39,25 @@ struct ShellRun {
 
 ShellRun *runs = NULL;
 
+// The process groups of the commands running now, for the SIGQUIT handler (an immediate stop or a crash of another
+// process ends this worker at once, without its exit hooks): it kills them before the worker goes.
+volatile pid_t groups[1024];
+
+void remember_group(pid_t pid, bool running) {
+    for (volatile pid_t &g : groups)
+        if (running ? g == 0 : g == pid) {
+            g = running ? pid : 0;
+            return;
+        }
+}
+
+void on_quit(SIGNAL_ARGS) {
+    for (volatile pid_t &g : groups)
+        if (g > 0)
+            kill(-g, SIGKILL);
+    SignalHandlerForCrashExit(postgres_signal_arg);
+}
+
 int open_pidfd(pid_t pid) {
 #ifdef SYS_pidfd_open
     return (int)syscall(SYS_pidfd_open, pid, 0);
@@ -51,6 +71,7 @@ int open_pidfd(pid_t pid) {
 // In the child, after fork: its own process group, the pipes as 0/1/2, nothing else open, default signals, exec.
 pg_attribute_noreturn() void exec_child(const ShellCommand *shell, int input, int output) {
     setsid();
+    prctl(PR_SET_PDEATHSIG, SIGKILL);  // the worker killed outright (SIGKILL) takes the shell with it
     dup2(input, 0);
     dup2(output, 1);
     dup2(output, 2);
@@ -165,8 +186,10 @@ AsyncRun *start_shell_run(const ClaimedTask *, const RunPlan *plan, MemoryContex
     // Orphans of a command (a background process whose parent exited) come to this process, not to init, so that it
     // reaps them: no zombie outlives a run.
     static bool subreaper = false;
-    if (!subreaper)
+    if (!subreaper) {
         subreaper = prctl(PR_SET_CHILD_SUBREAPER, 1) == 0;
+        pqsignal(SIGQUIT, on_quit);
+    }
     ShellRun *run = (ShellRun *)MemoryContextAllocZero(context, sizeof(ShellRun));
     run->base.context = context;
     run->shell = shell;
@@ -196,6 +219,7 @@ AsyncRun *start_shell_run(const ClaimedTask *, const RunPlan *plan, MemoryContex
         return NULL;
     }
     run->pid = pid;
+    remember_group(pid, true);
     run->pidfd = open_pidfd(pid);
     run->input_fd = to_child[1];
     run->output_fd = from_child[0];
@@ -223,6 +247,7 @@ void release_shell_run(AsyncRun *base) {
     ShellRun *run = (ShellRun *)base;
     if (run->pid > 0) {
         kill(-run->pid, SIGKILL);
+        remember_group(run->pid, false);
         if (!run->exited)
             (void)waitpid(run->pid, &run->status, 0);
         run->exited = true;

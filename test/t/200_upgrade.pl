@@ -112,6 +112,16 @@ for my $version (qw(1.0 1.1))
 	is($node->safe_psql($db,
 			q{INSERT INTO chronos.tasks (command, start_time) VALUES ('SELECT 1', now() + interval '1 day') RETURNING id}),
 		'4', "$version: new tasks continue the id sequence");
+	is($node->safe_psql($db, q{SELECT string_agg(DISTINCT kind::text, ',') FROM chronos.tasks}), 'sql',
+		"$version: tasks of the older version are SQL tasks");
+	$node->safe_psql($db, q{INSERT INTO chronos.tasks (name, kind, command) VALUES
+		('upgraded shell', 'shell', 'echo from 1.2'), ('upgraded http', 'http', 'http://127.0.0.1:1/')});
+	ok(wait_for($node, $db, q{SELECT count(*) = 2 FROM chronos.runs WHERE task_name LIKE 'upgraded %'}),
+		"$version: shell and http tasks run once the database is updated");
+	is($node->safe_psql($db, q{SELECT string_agg(status || ' ' || coalesce(error, result), ', ' ORDER BY task_name)
+		FROM chronos.runs WHERE task_name LIKE 'upgraded %'}),
+		"failed 58000: could not connect to 127.0.0.1 port 1: Connection refused, succeeded from 1.2\n",
+		"$version: with their outcomes");
 }
 
 done_testing();

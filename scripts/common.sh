@@ -3,9 +3,14 @@
 
 CHRONOS_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 PG_MAJOR=${PG_MAJOR:-15}
-PG_BIN=/usr/lib/postgresql/$PG_MAJOR/bin
-export PG_CONFIG=$PG_BIN/../../../../bin/pg_config
-[ -x "$PG_CONFIG" ] || PG_CONFIG=/usr/bin/pg_config
+# CHRONOS_PG_BIN: another PostgreSQL build's bin directory (with its pg_config) to build, install and run with.
+PG_BIN=${CHRONOS_PG_BIN:-/usr/lib/postgresql/$PG_MAJOR/bin}
+if [ -n "${CHRONOS_PG_BIN:-}" ]; then
+    export PG_CONFIG=$PG_BIN/pg_config
+else
+    export PG_CONFIG=$PG_BIN/../../../../bin/pg_config
+    [ -x "$PG_CONFIG" ] || PG_CONFIG=/usr/bin/pg_config
+fi
 
 CHRONOS_PACKAGES="postgresql-$PG_MAJOR postgresql-server-dev-$PG_MAJOR libboost-date-time-dev libgtest-dev libbenchmark-dev libcurl4-openssl-dev
   postgresql-$PG_MAJOR-cron cmake g++ make libipc-run-perl tzdata python3 openssl"

@@ -9,7 +9,9 @@ build_and_install_extension
 
 dir=$(pg_scratch_dir)
 port=54329
-cleanup() { stop_cluster "$dir"; rm -rf "$dir"; }
+web_port=54330
+web_pid=
+cleanup() { [ -n "$web_pid" ] && kill "$web_pid" 2>/dev/null; stop_cluster "$dir"; rm -rf "$dir"; }
 trap cleanup EXIT
 log "starting a throwaway cluster in $dir"
 start_cluster "$dir" "$port" "timezone = 'UTC'"
@@ -50,6 +52,25 @@ SELECT chronos.schedule('fails', '@every 4s', 'SELECT 1/0');
 -- VACUUM cannot run in a transaction: detected, and run at top level
 SELECT chronos.run_at('vacuum', now() + interval '1 second', 'VACUUM ANALYZE ticks');
 SQL
+
+log "HTTP and shell tasks: a local web server on 127.0.0.1:$web_port answers them"
+mkdir -p "$dir/www" && echo '{"status": "ok"}' > "$dir/www/health.json"
+python3 -m http.server "$web_port" --bind 127.0.0.1 --directory "$dir/www" >/dev/null 2>&1 &
+web_pid=$!
+for _ in $(seq 50); do
+    python3 -c "import socket; socket.create_connection(('127.0.0.1', $web_port), 0.2)" 2>/dev/null && break
+    sleep 0.1
+done
+sql -v web="http://127.0.0.1:$web_port" <<'SQL'
+-- GET a URL every 2 seconds: a 2xx status succeeds, the status line and the body's start are the result
+INSERT INTO chronos.tasks (name, kind, schedule, command)
+VALUES ('http-health', 'http', '@every 2s', :'web' || '/health.json');
+-- a 404 fails the run with the status as its error
+INSERT INTO chronos.tasks (name, kind, command) VALUES ('http-missing', 'http', :'web' || '/nothing-here');
+-- a shell command (superusers and members of pg_execute_server_program only), its output kept as the result
+INSERT INTO chronos.tasks (name, kind, command)
+VALUES ('shell-hello', 'shell', 'echo "task $CHRONOS_TASK, run $CHRONOS_RUN_ID, in $PWD"');
+SQL
 echo "waiting 7 seconds while they run..."
 sleep 7
 
@@ -59,5 +80,8 @@ sql -c "SELECT name, type, status, status_code, schedule, next_exec_time::time(0
 log "the latest runs (chronos.history)"
 sql -c "SELECT run_id, task_name, status, scheduled_for::time(0), lateness, duration, result, error
           FROM chronos.history LIMIT 12"
+log "the HTTP and shell runs, with their results"
+sql -c "SELECT task_name, status, error, replace(result, E'\n', ' | ') AS result FROM chronos.history
+          WHERE task_name LIKE 'http-%' OR task_name LIKE 'shell-%' LIMIT 6" | cut -c1-150
 log "what the tasks did"
 sql -c "SELECT task, count(*) AS runs FROM ticks GROUP BY task ORDER BY task"

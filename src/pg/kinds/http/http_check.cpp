@@ -28,7 +28,7 @@ void invalid_http(const char *what, const char *value, const char *detail, const
 char *read_headers(const char *headers_json, char **lines, int *count, int max) {
     Jsonb *headers = DatumGetJsonbP(DirectFunctionCall1(jsonb_in, CStringGetDatum(headers_json)));
     if (!JB_ROOT_IS_OBJECT(headers) || JB_ROOT_IS_SCALAR(headers))
-        return pstrdup("http_headers is a JSON object of header name to string value");
+        return pstrdup("http_headers is a JSON object of header name to string value.");
     JsonbIterator *it = JsonbIteratorInit(&headers->root);
     JsonbValue value;
     JsonbIteratorToken token;
@@ -38,13 +38,13 @@ char *read_headers(const char *headers_json, char **lines, int *count, int max) 
             name = pnstrdup(value.val.string.val, value.val.string.len);
         } else if (token == WJB_VALUE) {
             if (value.type != jbvString)
-                return psprintf("the value of header \"%s\" is not a JSON string", name);
+                return psprintf("The value of header \"%s\" is not a JSON string.", name);
             char *text = pnstrdup(value.val.string.val, value.val.string.len);
             const char *problem = chronos::header_problem(name, text);
             if (problem != NULL)
-                return psprintf("header \"%s\": %s", name, problem);
+                return psprintf("Header \"%s\": %s", name, problem);
             if (*count >= max)
-                return psprintf("a task sends at most %d headers", max - 4);
+                return psprintf("A task sends at most %d headers.", max);
             lines[(*count)++] = psprintf("%s: %s", name, text);
         }
     }

@@ -1,6 +1,8 @@
 // The extension's presence and version (see extension_version.hpp).
 #include "pg/catalog/extension_version.hpp"
 
+#include "pg/settings.hpp"
+
 #include "pg/catalog/columns.hpp"
 
 extern "C" {
@@ -27,4 +29,8 @@ char *installed_extension_version(void) {
     if (rc != SPI_OK_SELECT || SPI_processed == 0)
         return NULL;
     return SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
+}
+
+bool catalog_version_served(const char *version) {
+    return version != NULL && (strcmp(version, kCatalogVersion) == 0 || strcmp(version, "1.1") == 0);
 }

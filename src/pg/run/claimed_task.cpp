@@ -69,10 +69,14 @@ chronos::CatchUp catch_up_of(const char *text) {
 }  // namespace
 
 void find_claim_columns(Relation rel) {
-    if (columns.relid == RelationGetRelid(rel))
-        return;
-    find_columns(rel, kColumnNames, column_count, &columns);
+    // The kind columns come with an update of the catalog (ALTER EXTENSION … UPDATE from 1.1 adds them to the same
+    // relation while its executors run): looked up again when the relation's columns change.
+    static int looked_up_natts = 0;
     TupleDesc desc = RelationGetDescr(rel);
+    if (columns.relid == RelationGetRelid(rel) && looked_up_natts == desc->natts)
+        return;
+    looked_up_natts = desc->natts;
+    find_columns(rel, kColumnNames, column_count, &columns);
     for (int c = 0; c < kind_column_count; c++) {
         kind_columns[c] = InvalidAttrNumber;
         for (int i = 0; i < desc->natts; i++) {

@@ -55,7 +55,7 @@ void log_recovered_run(int64 task_id, HeapTuple row, TupleDesc desc) {
 int recover_interrupted_runs(bool *left) {
     int rc = SPI_execute(
         "SELECT t.id, r.run_id, r.pid, t.type" OP("=") "'loop'::chronos.task_type, t.schedule, t.timezone, t.start_time,"
-        "       t.kind" OP("<>") "'sql'::chronos.task_kind"
+        "       pg_catalog.to_jsonb(t)" OP("->>") "'kind'" OP("<>") "'sql'"  // NULL in a catalog of 1.1: no kind
         "  FROM chronos.tasks t LEFT JOIN chronos.runs r"
         "    ON r.task_id" OP("=") "t.id AND r.status" OP("=") RUNNING_RUN
         " WHERE t.status" OP("=") RUNNING_TASK

@@ -386,12 +386,16 @@ bool prepare_database(void) {
     PushActiveSnapshot(GetTransactionSnapshot());
     bool installed = extension_is_installed();
     char *version = installed ? installed_extension_version() : NULL;
-    bool current = version != NULL && strcmp(version, kCatalogVersion) == 0;
+    bool current = catalog_version_served(version);
     if (installed && !current)
         ereport(LOG, (errmsg("pg_chronos: database \"%s\" has version %s of the extension; this library serves %s",
                              get_database_name(MyDatabaseId), version ? version : "?", kCatalogVersion),
                       errdetail("Its tasks do not run until the extension is updated."),
                       errhint("Run ALTER EXTENSION pg_chronos UPDATE in that database.")));
+    else if (installed && strcmp(version, kCatalogVersion) != 0)
+        ereport(DEBUG1, (errmsg("pg_chronos: database \"%s\" has version %s of the extension; its tasks run with "
+                                "that version's features until it is updated to %s",
+                                get_database_name(MyDatabaseId), version, kCatalogVersion)));
     installed = installed && current;
     // A copy of another database (CREATE DATABASE … TEMPLATE): before anything runs, its tasks of roles the copy's
     // owner is not a member of are held.

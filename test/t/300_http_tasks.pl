@@ -103,6 +103,17 @@ is(scalar keys %keys, 1, 'every attempt of a slot has the same Idempotency-Key')
 my %all_keys = map { $_->{headers}{'Idempotency-Key'} => 1 } grep { $_->{path} =~ m{^/echo} } @requests;
 is(scalar keys %all_keys, 3, 'other tasks have other keys');
 
+# --- chronos.cancel() stops a request in flight ---------------------------------------------------------------------
+$node->safe_psql('postgres',
+	"INSERT INTO chronos.tasks (name, kind, command) VALUES ('cancelled', 'http', '$base/slow?ms=60000')");
+ok(wait_for($node, 'postgres', q{SELECT EXISTS (SELECT FROM chronos.running WHERE task_name = 'cancelled')}),
+	'a slow request is in flight');
+is($node->safe_psql('postgres', q{SELECT chronos.cancel('cancelled')}), 't', 'chronos.cancel() finds it');
+ok(wait_for_finished_run($node, 'postgres', 'cancelled'), 'and stops it');
+is($node->safe_psql('postgres', q{SELECT status || ' ' || error || ' ' || (finished_at - started_at < '10 s')
+	FROM chronos.runs WHERE task_name = 'cancelled'}), 'cancelled 57014: run cancelled by chronos.cancel() true',
+	'the run is recorded cancelled, at once');
+
 # --- https: the server's certificate is verified -------------------------------------------------------------------
 my $dir = PostgreSQL::Test::Utils::tempdir();
 PostgreSQL::Test::Utils::append_to_file("$dir/ext", 'subjectAltName=IP:127.0.0.1,DNS:localhost');

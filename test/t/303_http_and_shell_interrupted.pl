@@ -25,6 +25,9 @@ $node->safe_psql('postgres', qq{
 ok(ChronosTest::poll_until(sub { grep({ $_->{path} =~ /retr/ } http_requests($log)) == 2 && -e "$dir/started" }, 30),
 	'both requests and the shell command are in flight');
 ok(wait_for_new_hit($node, 'postgres', 'canary'), 'SQL tasks run beside runs in flight');
+is($node->safe_psql('postgres', q{SELECT string_agg(task_name || ':' || (pid > 0) || ':' || (elapsed > '0'), ' '
+	ORDER BY task_name) FROM chronos.running WHERE task_name <> 'canary'}),
+	'no retries:true:true one retry:true:true shell:true:true', 'chronos.running lists the runs in flight');
 
 $node->stop('immediate');
 ok(ChronosTest::poll_until(sub { `ps -eo args` !~ /^sleep 1007/m }, 10),

@@ -41,6 +41,20 @@ extern "C" Datum chronos_running_tasks(PG_FUNCTION_ARGS) {
         bool nulls[5] = {false, false, false, false, false};
         tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
     }
+    // HTTP requests and shell commands in flight: their executor drives them beside its other work.
+    int in_flight_max = max_worker_processes * kMaxInFlightPerExecutor;
+    InFlightEntry *in_flight = static_cast<InFlightEntry *>(palloc(sizeof(InFlightEntry) * in_flight_max));
+    pid_t *pids = static_cast<pid_t *>(palloc(sizeof(pid_t) * in_flight_max));
+    n = copy_in_flight_runs(MyDatabaseId, in_flight, pids, in_flight_max);
+    for (int i = 0; i < n; i++) {
+        if (!is_member_of_role(reader, in_flight[i].owner))
+            continue;
+        Datum values[5] = {Int64GetDatum(in_flight[i].task_id), Int32GetDatum(pids[i]),
+                           TimestampTzGetDatum(in_flight[i].scheduled_for), TimestampTzGetDatum(in_flight[i].started_at),
+                           BoolGetDatum(false)};
+        bool nulls[5] = {false, false, false, false, false};
+        tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+    }
     return (Datum)0;
 }
 

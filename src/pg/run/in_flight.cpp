@@ -49,11 +49,11 @@ char *copy(MemoryContext context, const char *text) {
 }
 
 void publish(void) {
-    int64 ids[kMaxInFlightPerExecutor];
+    static InFlightEntry entries[kMaxInFlightPerExecutor];
     int n = 0;
     for (InFlight *f = runs; f && n < kMaxInFlightPerExecutor; f = f->next)
-        ids[n++] = f->task.id;
-    publish_in_flight(ids, n);
+        entries[n++] = {f->task.id, f->task.owner, f->task.scheduled_for, f->started_at};
+    publish_in_flight(entries, n);
 }
 
 void release(InFlight *f) {

@@ -16,6 +16,14 @@ constexpr int kMaxDeferredRuns = 16;
 constexpr int kMaxInFlightPerExecutor = 512;
 constexpr int kMaxInFlightCancels = 8;
 
+// A run in flight, as chronos.running shows it.
+struct InFlightEntry {
+    int64 task_id;
+    Oid owner;
+    TimestampTz scheduled_for;
+    TimestampTz started_at;
+};
+
 // Worker slots shared between databases (launcher_worker.cpp, executor_worker.cpp): the launcher starts a database's
 // executor this long before its next due time; while another database waits for a slot, a busy executor leaves after
 // this turn.

@@ -52,7 +52,7 @@ pid_t request_cancel(Oid database, int64 task_id) {
         if (slots[i].pid == 0 || slots[i].database != database)
             continue;
         for (int k = 0; k < slots[i].in_flight_count; k++) {
-            if (in_flight_tasks(&slots[i])[k] != task_id)
+            if (in_flight_of(&slots[i])[k].task_id != task_id)
                 continue;
             // In flight: the executor sees the request at its next look (within 10 ms); the signal only wakes it.
             for (int c = 0; c < kMaxInFlightCancels; c++)
@@ -66,12 +66,28 @@ pid_t request_cancel(Oid database, int64 task_id) {
     return 0;
 }
 
-void publish_in_flight(const int64 *task_ids, int count) {
+void publish_in_flight(const InFlightEntry *runs, int count) {
     Locked lock;
     me->in_flight_count = Min(count, kMaxInFlightPerExecutor);
-    int64 *tasks = in_flight_tasks(me);
+    InFlightEntry *entries = in_flight_of(me);
     for (int i = 0; i < me->in_flight_count; i++)
-        tasks[i] = task_ids[i];
+        entries[i] = runs[i];
+}
+
+int copy_in_flight_runs(Oid database, InFlightEntry *out, pid_t *pids, int max) {
+    if (state == NULL)
+        return 0;
+    Locked lock;
+    int n = 0;
+    for (int i = 0; i < state->slot_count; i++) {
+        if (slots[i].pid == 0 || slots[i].database != database)
+            continue;
+        for (int k = 0; k < slots[i].in_flight_count && n < max; k++) {
+            out[n] = in_flight_of(&slots[i])[k];
+            pids[n++] = slots[i].pid;
+        }
+    }
+    return n;
 }
 
 int count_in_flight(void) {
@@ -149,7 +165,7 @@ bool executor_runs_task(pid_t pid, int64 task_id) {
             if (slots[i].deferred[k] == task_id)
                 return true;
         for (int k = 0; k < slots[i].in_flight_count; k++)
-            if (in_flight_tasks(&slots[i])[k] == task_id)
+            if (in_flight_of(&slots[i])[k].task_id == task_id)
                 return true;
     }
     return false;

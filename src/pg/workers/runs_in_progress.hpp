@@ -49,8 +49,10 @@ int copy_running_slots(Oid database, ExecutorSlot *out, int max);
 // Whether a live executor runs `task_id` in process `pid`, or has run it and waits to record the run.
 bool executor_runs_task(pid_t pid, int64 task_id);
 
-// The tasks whose runs this executor drives in flight (run/in_flight.cpp).
-void publish_in_flight(const int64 *task_ids, int count);
+// The runs this executor drives in flight (run/in_flight.cpp).
+void publish_in_flight(const InFlightEntry *runs, int count);
+// The runs in flight in `database` and the pids of their executors; how many, at most `max`.
+int copy_in_flight_runs(Oid database, InFlightEntry *out, pid_t *pids, int max);
 // Runs in flight in the whole cluster.
 int count_in_flight(void);
 // The chronos.cancel() requests for this executor's runs in flight since the last call (cleared); how many, <= max.

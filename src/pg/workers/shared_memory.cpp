@@ -20,7 +20,7 @@ SharedState *state = NULL;
 DatabaseEntry *databases = NULL;
 ExecutorSlot *slots = NULL;
 ExecutorSlot *me = NULL;
-int64 *in_flight_ids = NULL;
+InFlightEntry *in_flight_entries = NULL;
 uint64 served_generation_at_attach = 0;
 
 // The entry of `database` (created, when `create`, if there is room; NULL otherwise). Entries are kept dense:
@@ -159,7 +159,7 @@ Size slots_size(void) {
 
 Size shared_state_size(void) {
     return add_size(add_size(add_size(MAXALIGN(sizeof(SharedState)), databases_size()), slots_size()),
-                    mul_size(mul_size(max_worker_processes, kMaxInFlightPerExecutor), sizeof(int64)));
+                    mul_size(mul_size(max_worker_processes, kMaxInFlightPerExecutor), sizeof(InFlightEntry)));
 }
 
 void launcher_detach_at_exit(int, Datum) {
@@ -178,7 +178,7 @@ void init_shared_state(void) {
     state = static_cast<SharedState *>(ShmemInitStruct("pg_chronos", shared_state_size(), &found));
     databases = reinterpret_cast<DatabaseEntry *>(reinterpret_cast<char *>(state) + MAXALIGN(sizeof(SharedState)));
     slots = reinterpret_cast<ExecutorSlot *>(reinterpret_cast<char *>(databases) + databases_size());
-    in_flight_ids = reinterpret_cast<int64 *>(reinterpret_cast<char *>(slots) + slots_size());
+    in_flight_entries = reinterpret_cast<InFlightEntry *>(reinterpret_cast<char *>(slots) + slots_size());
     if (!found) {
         memset(state, 0, shared_state_size());
         SpinLockInit(&state->mutex);

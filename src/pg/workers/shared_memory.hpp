@@ -41,10 +41,10 @@ extern SharedState *state;
 extern DatabaseEntry *databases;
 extern ExecutorSlot *slots;
 extern ExecutorSlot *me;                    // this executor's slot (NULL in other processes)
-// The tasks of slot i's runs in flight: kMaxInFlightPerExecutor entries from in_flight_ids + i * kMaxInFlightPerExecutor.
-extern int64 *in_flight_ids;
-inline int64 *in_flight_tasks(const ExecutorSlot *slot) {
-    return in_flight_ids + (slot - slots) * kMaxInFlightPerExecutor;
+// Slot i's runs in flight: kMaxInFlightPerExecutor entries from in_flight_entries + i * kMaxInFlightPerExecutor.
+extern InFlightEntry *in_flight_entries;
+inline InFlightEntry *in_flight_of(const ExecutorSlot *slot) {
+    return in_flight_entries + (slot - slots) * kMaxInFlightPerExecutor;
 }
 extern uint64 served_generation_at_attach;  // this executor's database's served_generation when it attached
 

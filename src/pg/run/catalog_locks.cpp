@@ -38,20 +38,29 @@ bool saw_lock_wait = false;   // this executor's claims stepped back since the c
 
 // The process of a session that holds a lock on `relid` conflicting with `mode`; 0 if none does (a conflicting
 // request is waiting, or the holder is a prepared transaction).
-int lock_holder_pid(Oid relid, LOCKMODE mode) {
+// The processes that hold (or wait for) a lock on `relid` conflicting with `mode`, at most `max`; returns how many
+// there are in all (a process that ended meanwhile is left out of `out` but counted).
+int conflicting_lock_holders(Oid relid, LOCKMODE mode, PGPROC **out, int max) {
     LOCKTAG tag;
     SET_LOCKTAG_RELATION(tag, MyDatabaseId, relid);
     int count = 0;
     VirtualTransactionId *holders = GetLockConflicts(&tag, mode, &count);
-    for (int i = 0; i < count; i++) {
+    for (int i = 0; i < count && i < max; i++) {
 #if PG_VERSION_NUM >= 170000
-        PGPROC *proc = ProcNumberGetProc(holders[i].procNumber);
+        out[i] = ProcNumberGetProc(holders[i].procNumber);
 #else
-        PGPROC *proc = BackendIdGetProc(holders[i].backendId);
+        out[i] = BackendIdGetProc(holders[i].backendId);
 #endif
-        if (proc != NULL && proc->pid != 0)
-            return proc->pid;
     }
+    return count;
+}
+
+int lock_holder_pid(Oid relid, LOCKMODE mode) {
+    PGPROC *holders[64];
+    int count = Min(conflicting_lock_holders(relid, mode, holders, 64), 64);
+    for (int i = 0; i < count; i++)
+        if (holders[i] != NULL && holders[i]->pid != 0)
+            return holders[i]->pid;
     return 0;
 }
 
@@ -79,20 +88,14 @@ void log_lock_wait(Oid relid, LOCKMODE mode, const char *waiter) {
 // for it rather than stepping back (a conditional request would not be seen, and the claims would step back for as
 // long as the truncation goes on).
 bool held_by_vacuum_only(Oid relid, LOCKMODE mode) {
-    LOCKTAG tag;
-    SET_LOCKTAG_RELATION(tag, MyDatabaseId, relid);
-    int count = 0;
-    VirtualTransactionId *holders = GetLockConflicts(&tag, mode, &count);
-    for (int i = 0; i < count; i++) {
-#if PG_VERSION_NUM >= 170000
-        PGPROC *proc = ProcNumberGetProc(holders[i].procNumber);
-#else
-        PGPROC *proc = BackendIdGetProc(holders[i].backendId);
-#endif
-        if (proc == NULL || !(proc->statusFlags & PROC_IN_VACUUM))
+    PGPROC *holders[64];
+    int count = conflicting_lock_holders(relid, mode, holders, 64);
+    if (count == 0 || count > 64)
+        return false;
+    for (int i = 0; i < count; i++)
+        if (holders[i] == NULL || !(holders[i]->statusFlags & PROC_IN_VACUUM))
             return false;
-    }
-    return count > 0;
+    return true;
 }
 
 // Locks `relid` in `mode` if that needs no wait (or only for a VACUUM's truncation). Otherwise says so

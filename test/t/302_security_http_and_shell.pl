@@ -111,6 +111,35 @@ $node->safe_psql('postgres', q{DELETE FROM chronos.http_grants WHERE role = 'ali
 like("$status $error", qr/^failed 42501: role alice has no grant in chronos\.http_grants for host "127\.0\.0\.1"/,
 	'a role whose grant was withdrawn has its run fail');
 
+# --- a connection kept alive for one owner is not another's way in ---------------------------------------------------
+# alice has a name grant for localhost and no range grant: loopback stays closed to her, also while a superuser's task
+# keeps a connection to the same host and port alive in the same worker (checked before each request is sent).
+$node->safe_psql('postgres', qq{INSERT INTO chronos.tasks (name, kind, schedule, command)
+	VALUES ('superuser keeps alive', 'http', '\@every 1s', 'http://localhost:$port/kept-alive')});
+as_role('alice', qq{INSERT INTO chronos.tasks (name, kind, schedule, command)
+	VALUES ('alice rides along', 'http', '\@every 1s', 'http://localhost:$port/riding')});
+sleep 6;
+$node->safe_psql('postgres', q{UPDATE chronos.tasks SET status = 'paused'
+	WHERE name IN ('superuser keeps alive', 'alice rides along')});
+ok(scalar(grep { $_->{path} eq '/kept-alive' } http_requests($log)) >= 3, "the superuser's requests went through");
+is(scalar(grep { $_->{path} eq '/riding' } http_requests($log)), 0, "none of alice's reached the server");
+is($node->safe_psql('postgres', q{SELECT count(*) >= 3 AND bool_and(status = 'failed'
+	AND error LIKE '42501: connection to % refused: it is a loopback address%')
+	FROM chronos.runs WHERE task_name = 'alice rides along'}), 't', 'each of her runs was refused on its connection');
+
+# --- slow endpoints do not hold SQL tasks back -------------------------------------------------------------------------
+# Requests in flight hold no worker: while alice keeps requests to a slow endpoint in flight, one worker of the
+# database is always left for SQL tasks, and the canary keeps its schedule (checked at the end).
+$node->safe_psql('postgres', q{INSERT INTO chronos.http_grants VALUES ('alice', '127.0.0.1')});
+as_role('alice', qq{INSERT INTO chronos.tasks (name, kind, schedule, command, timeout)
+	SELECT 'slow ' || i, 'http', '\@every 1s', '$base/slow?ms=60000&n=' || i, '2 min' FROM generate_series(1, 8) i});
+ok(wait_for($node, 'postgres', q{SELECT count(*) = 8 FROM chronos.running WHERE task_name LIKE 'slow %'}),
+	'eight slow requests are in flight');
+my $before = $node->safe_psql('postgres', q{SELECT count(*) FROM hits});
+sleep 4;
+cmp_ok($node->safe_psql('postgres', q{SELECT count(*) FROM hits}) - $before, '>=', 3,
+	'SQL tasks run meanwhile, on time');
+
 # --- values refused when written ------------------------------------------------------------------------------------
 $node->safe_psql('postgres', q{INSERT INTO chronos.http_grants VALUES ('alice', '*.example.com')});
 for my $case (

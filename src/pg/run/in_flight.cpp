@@ -183,6 +183,9 @@ bool start_in_flight(const ClaimedTask *task, const TaskKind *kind, const RunPla
     f->run_id = run_id;
     f->started_at = started_at;
     int64 timeout_ms = timeout_ms_of(task);
+    // A request never waits for ever: without a timeout of its own (or chronos.default_timeout), kHttpTimeoutMs.
+    if (timeout_ms <= 0 && strcmp(kind->name, "http") == 0)
+        timeout_ms = kHttpTimeoutMs;
     f->deadline = timeout_ms > 0 ? TimestampTzPlusMilliseconds(started_at, timeout_ms) : DT_NOEND;
     f->owner_is_superuser = owner_is_superuser;
     f->run = kind->start_async(&f->task, plan, context, failure);

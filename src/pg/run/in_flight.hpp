@@ -13,6 +13,9 @@ extern "C" {
 #include "datatype/timestamp.h"
 }
 
+// The timeout of an http run whose task has none, when chronos.default_timeout is 0 too.
+constexpr int64 kHttpTimeoutMs = 5 * 60 * 1000;
+
 // How many this executor drives.
 int in_flight_count(void);
 

@@ -79,8 +79,10 @@ chronos::RunOutcomeKind outcome_kind(const RunOutcome *outcome) {
 // A requested manual run (chronos.run_now()) first, else the earliest due task; of the kinds this executor may take
 // now (claim.hpp). Tasks it passed over for their kind are left to another executor, which is woken or started.
 bool claim_task(TimestampTz now) {
-    ClaimKinds kinds = in_flight_count() > 0 ? ClaimKinds::in_flight_only
-                                             : (in_flight_room() ? ClaimKinds::any : ClaimKinds::step_only);
+    ClaimKinds kinds = in_flight_count() > 0
+                           ? ClaimKinds::in_flight_only
+                           : (in_flight_room() && may_drive_in_flight(chronos_max_workers) ? ClaimKinds::any
+                                                                                          : ClaimKinds::step_only);
     bool claimed = false;
     if (take_manual_request(MyDatabaseId)) {
         claimed = claim_requested_task(now, run_context, &current_task, kinds);
@@ -90,7 +92,7 @@ bool claim_task(TimestampTz now) {
     if (!claimed)
         claimed = claim_due_task(now, run_context, &current_task, kinds);
     if (kinds == ClaimKinds::in_flight_only && claim_passed_over_kinds())
-        share_work(chronos_max_workers, 1);
+        share_work(chronos_max_workers, 1, true);
     return claimed;
 }
 

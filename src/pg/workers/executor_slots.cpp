@@ -124,7 +124,7 @@ TimestampTz watch_deadline(void) {
     return me->watcher ? me->wakes_at : DT_NOEND;
 }
 
-void share_work(int max_workers, int also_due) {
+void share_work(int max_workers, int also_due, bool step_work) {
     Latch *wake[16];
     int woken = 0;
     bool want_executor = false;
@@ -143,7 +143,7 @@ void share_work(int max_workers, int also_due) {
             if (s->pid == 0 || s->database != me->database)
                 continue;
             executors++;
-            if (s != me && s->task_id == 0 && woken < wanted)
+            if (s != me && s->task_id == 0 && !(step_work && s->in_flight_count > 0) && woken < wanted)
                 wake[woken++] = s->latch;
         }
         int limit = executor_limit(me->database, max_workers);
@@ -160,6 +160,22 @@ void share_work(int max_workers, int also_due) {
         SetLatch(wake[i]);
     if (want_executor)
         wake_launcher();
+}
+
+bool may_drive_in_flight(int max_workers) {
+    Locked lock;
+    int drivers = 0;
+    for (int i = 0; i < state->slot_count; i++)
+        if (&slots[i] != me && slots[i].pid != 0 && slots[i].database == me->database &&
+            (slots[i].in_flight_count > 0 || slots[i].may_drive))
+            drivers++;
+    me->may_drive = drivers < Max(executor_limit(me->database, max_workers) - 1, 1);
+    return me->may_drive;
+}
+
+void end_drive(bool drives) {
+    Locked lock;
+    me->may_drive = drives;
 }
 
 void prepare_pool(int max_workers, int together) {

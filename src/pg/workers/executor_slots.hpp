@@ -54,7 +54,8 @@ struct ExecutorSlot {
     TimestampTz attached_at;   // when it started serving its database
     int deferred_count;        // runs over, whose recording waits for a lock (deferred_runs.hpp)
     int64 deferred[kMaxDeferredRuns];  // their tasks
-    int in_flight_count;       // http and shell runs it drives (run/in_flight.hpp); their tasks: in_flight_tasks()
+    int in_flight_count;       // http and shell runs it drives (run/in_flight.hpp); the runs: in_flight_of()
+    bool may_drive;            // may_drive_in_flight() let it start runs in flight during its current step
     int64 in_flight_cancels[kMaxInFlightCancels];  // of those, the ones chronos.cancel() asked to stop (0: free)
 };
 
@@ -78,7 +79,15 @@ TimestampTz watch_deadline(void);
 // executors look for work — up to max(also_due, 1) idle ones are woken at once, and while the database has fewer than
 // `max_workers` executors and runs, the launcher starts one more. So tasks due together start together, and a long run
 // never leaves the database without a watcher.
-void share_work(int max_workers, int also_due);
+// `step_work`: the work is of tasks that run in an executor's step (SQL), which executors with runs in flight do not
+// take: they are not counted as free for it.
+void share_work(int max_workers, int also_due, bool step_work = false);
+
+// Whether this executor, with no runs in flight, may start some: the executors of its database that drive runs in
+// flight stay fewer than its executor limit (at least one), so that one executor is always left for SQL tasks.
+bool may_drive_in_flight(int max_workers);
+// The step is over: an executor that started no run in flight no longer counts as driving.
+void end_drive(bool drives);
 
 // Called by an executor about to watch for `together` tasks due at about the same time: when the database has fewer
 // executors than that (and than `max_workers`), asks the launcher for more now, so that they are ready when due.

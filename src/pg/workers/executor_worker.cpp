@@ -324,6 +324,7 @@ void executor_loop(void) {
         }
         PG_END_TRY();
         give_run_permit(chronos_max_workers);
+        end_drive(in_flight_count() > 0);
         if (last_step == Step::extension_gone) {
             withdraw_database_service(MyDatabaseId);
             proc_exit(0);

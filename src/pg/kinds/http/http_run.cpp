@@ -99,6 +99,25 @@ curl_socket_t on_open_socket(void *context, curlsocktype purpose, struct curl_so
     return socket(address->family, address->socktype, address->protocol);
 }
 
+// Before each request is sent, on the connection it goes over — a new one or one kept alive from an earlier request
+// of this worker, perhaps of another owner (libcurl reuses connections without opening a socket): its address is
+// checked against this run's owner's grants again.
+int on_request_ready(void *context, char *primary_ip, char *, int, int) {
+    HttpRun *run = (HttpRun *)context;
+    chronos::IpAddress ip;
+    if (!chronos::parse_ip_address(primary_ip, &ip)) {
+        snprintf(run->refused, sizeof run->refused, "connection to \"%.64s\" refused: not an IP address", primary_ip);
+        return CURL_PREREQFUNC_ABORT;
+    }
+    if (http_address_allowed(&run->request->grants, ip))
+        return CURL_PREREQFUNC_OK;
+    snprintf(run->refused, sizeof run->refused,
+             "connection to %.64s refused: it is %s, and the task's owner has no range grant in chronos.http_grants "
+             "that contains it",
+             primary_ip, chronos::address_class_name(chronos::classify_address(ip)));
+    return CURL_PREREQFUNC_ABORT;
+}
+
 void set_method(CURL *easy, const char *method, const char *body) {
     curl_easy_setopt(easy, CURLOPT_NOBODY, 0L);
     curl_easy_setopt(easy, CURLOPT_CUSTOMREQUEST, (char *)NULL);
@@ -265,6 +284,8 @@ AsyncRun *start_http_run(const ClaimedTask *, const RunPlan *plan, MemoryContext
     curl_easy_setopt(easy, CURLOPT_HEADERDATA, run);
     curl_easy_setopt(easy, CURLOPT_OPENSOCKETFUNCTION, on_open_socket);
     curl_easy_setopt(easy, CURLOPT_OPENSOCKETDATA, run);
+    curl_easy_setopt(easy, CURLOPT_PREREQFUNCTION, on_request_ready);
+    curl_easy_setopt(easy, CURLOPT_PREREQDATA, run);
     curl_easy_setopt(easy, CURLOPT_SSL_VERIFYPEER, 1L);
     curl_easy_setopt(easy, CURLOPT_SSL_VERIFYHOST, 2L);
     if (ca_file != NULL)

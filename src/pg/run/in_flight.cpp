@@ -11,6 +11,7 @@
 #include "pg/settings.hpp"
 #include "pg/workers/executor_slots.hpp"
 #include "pg/workers/runs_in_progress.hpp"
+#include "pg/run/run_log.hpp"
 
 extern "C" {
 #include "access/xact.h"
@@ -36,6 +37,9 @@ struct InFlight {
     bool owner_is_superuser;
     bool timed_out;
     bool cancelled;
+    TimestampTz record_after;  // its recording found the task's row locked: tried again then
+    int record_backoff_ms;
+    TimestampTz busy_since;
     MemoryContext context;
     InFlight *next;
 };
@@ -100,11 +104,20 @@ chronos::RunOutcomeKind outcome_kind(const InFlight *f) {
     return f->run->outcome.succeeded ? chronos::RunOutcomeKind::succeeded : chronos::RunOutcomeKind::failed;
 }
 
-// Records every run that ended, in one transaction; forgets them.
+// Whether run `f` is over and due to be recorded now.
+bool to_record(const InFlight *f, TimestampTz now) {
+    return f->run->done && f->record_after <= now;
+}
+
+// Records every run that ended, in one transaction; forgets them. A run whose task row a session locks (a claim's
+// scan that looked at it, most often, for a few milliseconds) stays in flight, done, and is tried again shortly: it
+// keeps its place among this executor's runs, so recovery leaves it alone; after a second the log says what it
+// waits for (once a minute per database at most, as for other recordings).
 void record_ended_runs(void) {
+    TimestampTz now = GetCurrentTimestamp();
     bool any = false;
     for (InFlight *f = runs; f && !any; f = f->next)
-        any = f->run->done;
+        any = to_record(f, now);
     if (!any)
         return;
     SetCurrentStatementStartTimestamp();
@@ -115,7 +128,7 @@ void record_ended_runs(void) {
     TimestampTz next_due;
     for (InFlight **p = &runs; *p;) {
         InFlight *f = *p;
-        if (!f->run->done) {
+        if (!to_record(f, now)) {
             p = &f->next;
             continue;
         }
@@ -123,14 +136,29 @@ void record_ended_runs(void) {
             MemoryContext caller = MemoryContextSwitchTo(f->context);
             LockHolder holder;
             RecordingLock lock = lock_for_recording(f->task.id, &holder);
+            if (lock == RecordingLock::busy) {
+                MemoryContextSwitchTo(caller);
+                if (f->busy_since == 0)
+                    f->busy_since = now;
+                f->record_backoff_ms = f->record_backoff_ms == 0 ? 5 : Min(f->record_backoff_ms * 2, 1000);
+                f->record_after = TimestampTzPlusMilliseconds(now, f->record_backoff_ms);
+                int64 held;
+                if (now - f->busy_since >= USECS_PER_SEC && warning_due(MyDatabaseId, WarningKind::recording_waits, &held))
+                    ereport(LOG, (errmsg("pg_chronos: recording run " INT64_FORMAT " of task " INT64_FORMAT " in database "
+                                         "\"%s\" waits for a lock on %s",
+                                         f->run_id, f->task.id, get_database_name(MyDatabaseId), holder.what),
+                                  holder.pid != 0 ? errdetail("Process %d holds it. The run's outcome is kept; it is "
+                                                              "recorded once the lock is free.", holder.pid)
+                                                  : 0,
+                                  errhint("Commit or roll back the transaction that locks %s.", holder.what)));
+                p = &f->next;
+                continue;
+            }
             RunRecord record;
             bool finally_failed;
             decide_record(&f->task, &f->run->outcome, outcome_kind(f), f->started_at, &record, &finally_failed);
-            if (lock == RecordingLock::busy)
-                defer_recording(&f->task, f->run_id, &record, finally_failed, f->owner_is_superuser, &holder);
-            else
-                record_autonomous_outcome(&f->task, f->run_id, &record, finally_failed, f->owner_is_superuser,
-                                          f->context, &next_due);
+            record_autonomous_outcome(&f->task, f->run_id, &record, finally_failed, f->owner_is_superuser,
+                                      f->context, &next_due);
             MemoryContextSwitchTo(caller);
         }
         *p = f->next;
@@ -207,8 +235,11 @@ TimestampTz advance_in_flight(int wait_ms) {
     TimestampTz next = advance_async_runs(wait_ms);
     stop_due_runs();
     record_ended_runs();
-    for (InFlight *f = runs; f; f = f->next)
-        if (!f->timed_out && !f->cancelled)
+    for (InFlight *f = runs; f; f = f->next) {
+        if (f->run->done)
+            next = Min(next, f->record_after);
+        else if (!f->timed_out && !f->cancelled)
             next = Min(next, f->deadline);
+    }
     return next;
 }

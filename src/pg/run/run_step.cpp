@@ -5,6 +5,7 @@
 #include "pg/run/run_timeout.hpp"
 #include "pg/run/run_outcome.hpp"
 #include "pg/run/in_flight.hpp"
+#include "pg/workers/executor_slots.hpp"
 #include "pg/run/run_statements.hpp"
 #include "pg/run/claim.hpp"
 #include "pg/kinds/task_kind.hpp"
@@ -113,6 +114,50 @@ bool catch_up_allows_run(ClaimedTask *task, TimestampTz now) {
     }
     skip_missed_slots(task, decision.next_exec_time);
     return false;
+}
+
+// Tasks that go in flight are started several to a transaction: one commit (and its WAL flush) for up to
+// kInFlightBatch starts. Each further task is claimed, planned and its run row written in the claim's transaction;
+// a task that needs anything else (a skipped slot, a hold, a refusal) is left, unchanged, for a claim of its own.
+constexpr int kInFlightBatch = 32;
+
+struct PendingStart {
+    ClaimedTask *task;
+    const TaskKind *kind;
+    RunPlan plan;
+    int64 run_id;
+    bool owner_is_superuser;
+    MemoryContext context;
+};
+
+int claim_more_in_flight(TimestampTz now, TimestampTz started_at, PendingStart *out) {
+    int n = 0;
+    while (n < kInFlightBatch - 1 && in_flight_count() + n + 1 < kMaxInFlightPerExecutor && in_flight_room()) {
+        MemoryContext context = in_flight_context();
+        ClaimedTask *task = (ClaimedTask *)MemoryContextAllocZero(context, sizeof(ClaimedTask));
+        if (!claim_due_task(now, context, task, ClaimKinds::in_flight_only)) {
+            MemoryContextDelete(context);
+            break;
+        }
+        const TaskKind *kind = task_kind_of(task);
+        bool owner_is_superuser;
+        bool plain = kind->start_async != NULL && !task->manual && (!task->is_loop || task->attempt > 1 ||
+                                                                    task->scheduled_for >= now - USECS_PER_SEC);
+        plain = plain && owner_may_run(task->owner, &owner_is_superuser) == NULL &&
+                !(owner_is_superuser && !database_trusted(false));
+        MemoryContext caller = MemoryContextSwitchTo(context);
+        RunPlan plan = {false, NULL, NULL, 0};
+        RunOutcome failure;
+        plain = plain && kind->plan_run(task, &plan, &failure);
+        MemoryContextSwitchTo(caller);
+        if (!plain) {
+            MemoryContextDelete(context);
+            break;
+        }
+        plan.run_id = record_run_start(task, started_at);
+        out[n++] = {task, kind, plan, plan.run_id, owner_is_superuser, context};
+    }
+    return n;
 }
 
 // The run is over (recorded, or nowhere to record it): nothing of it is left in the journal or the shared state.
@@ -246,8 +291,17 @@ Step run_one_step(TimestampTz *next_due, int *due_together) {
     } else {
         int64 run_id = record_run_start(task, current_started_at);
         plan.run_id = run_id;
+        PendingStart more[kInFlightBatch];
+        int more_count = flight != NULL ? claim_more_in_flight(now, current_started_at, more) : 0;
         commit_transaction();
         MemoryContextSwitchTo(run_context);
+        for (int i = 0; i < more_count; i++) {
+            RunOutcome failure;
+            // One that cannot start is recorded by recovery, as a run whose worker did not finish it.
+            if (!start_in_flight(more[i].task, more[i].kind, &more[i].plan, more[i].run_id, current_started_at,
+                                 more[i].owner_is_superuser, more[i].context, &failure))
+                note_ended_run(MyDatabaseId);
+        }
         if (flight != NULL) {
             // In flight: driven by this executor from now on, between its steps (in_flight.hpp).
             if (start_in_flight(task, task_kind, &plan, run_id, current_started_at, owner_is_superuser, flight,

@@ -12,6 +12,7 @@ extern "C" {
 #include "miscadmin.h"
 #include "utils/acl.h"
 #include "utils/builtins.h"
+#include "utils/memutils.h"
 #include "utils/timestamp.h"
 }
 
@@ -75,12 +76,16 @@ bool plan_shell_run(const ClaimedTask *task, RunPlan *plan, RunOutcome *failure)
     shell->directory = chronos_shell_directory && chronos_shell_directory[0] ? pstrdup(chronos_shell_directory)
                                                                              : pstrdup(DataDir);
     shell->input = task->payload ? pstrdup(task->payload) : NULL;
-    struct passwd *user = getpwuid(geteuid());
+    static char *home = NULL;  // the OS user's home directory, looked up once
+    if (home == NULL) {
+        struct passwd *user = getpwuid(geteuid());
+        home = MemoryContextStrdup(TopMemoryContext, user && user->pw_dir ? user->pw_dir : "/");
+    }
     const char *lang = getenv("LANG");
     char **env = (char **)palloc0(sizeof(char *) * 8);
     int n = 0;
     env[n++] = pstrdup("PATH=/usr/local/bin:/usr/bin:/bin");
-    env[n++] = psprintf("HOME=%s", user && user->pw_dir ? user->pw_dir : "/");
+    env[n++] = psprintf("HOME=%s", home);
     env[n++] = psprintf("LANG=%s", lang && lang[0] ? lang : "C.UTF-8");
     env[n++] = psprintf("CHRONOS_TASK=%s", task->name ? task->name : "");
     env[n++] = psprintf("CHRONOS_TASK_ID=" INT64_FORMAT, task->id);

@@ -192,16 +192,16 @@ CREATE FUNCTION controls_takes_text(payload text) RETURNS void LANGUAGE sql AS $
 CREATE FUNCTION controls_takes_two(payload jsonb, extra int) RETURNS void LANGUAGE sql AS $$ SELECT $$;
 SELECT chronos.listen('signup', 'controls_on_signup(jsonb)');
 SELECT chronos.listen('order', '"Controls_On_Order"(jsonb)');
-SELECT event, handler FROM chronos.listeners ORDER BY event;
+SELECT event, handler::regprocedure, handler_name FROM chronos.listeners ORDER BY event;
 -- listening again replaces the handler
 SELECT chronos.listen('signup', '"Controls_On_Order"(jsonb)');
-SELECT event, handler FROM chronos.listeners ORDER BY event;
+SELECT event, handler::regprocedure, handler_name FROM chronos.listeners ORDER BY event;
 SELECT chronos.listen('signup', 'controls_on_signup(jsonb)');
 -- a handler must take exactly one jsonb argument; the listener is left as it was
 SELECT chronos.listen('signup', 'controls_takes_text(text)');
 SELECT chronos.listen('signup', 'controls_takes_two(jsonb, int)');
 SELECT chronos.listen('signup', 'controls_no_such_function(jsonb)');
-SELECT event, handler FROM chronos.listeners ORDER BY event;
+SELECT event, handler::regprocedure, handler_name FROM chronos.listeners ORDER BY event;
 
 -- emit: returns the id of a once task, due at the given time, whose command calls the handler with the payload as $1,
 -- bound by its OID (shown as <oid>) and its schema-qualified, quoted name
@@ -240,7 +240,7 @@ $$;
 -- unlisten: true when it removed a listener
 SELECT chronos.unlisten('order') AS removed;
 SELECT chronos.unlisten('order') AS removed_again;
-SELECT event, handler FROM chronos.listeners ORDER BY event;
+SELECT event, handler::regprocedure, handler_name FROM chronos.listeners ORDER BY event;
 
 --
 -- chronos.task_stats: per task, over its runs in chronos.runs (here written by hand, started in 2030).

@@ -156,7 +156,9 @@ extern "C" void _PG_init(void) {
 #endif
     previous_shmem_startup_hook = shmem_startup_hook;
     shmem_startup_hook = startup_shmem;
-    register_launcher();
+    // pg_upgrade starts both clusters in binary-upgrade mode: no task may run while it dumps or restores them.
+    if (!IsBinaryUpgrade)
+        register_launcher();
     register_task_wake_callback();
     install_utility_hook();
 }

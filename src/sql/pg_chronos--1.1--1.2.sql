@@ -483,3 +483,214 @@ SELECT id, name, type, schedule, timezone, command, owner::pg_catalog.text AS ow
        notify_on, notify_match, notify_channel, on_failure, attempt, run_requested, remark, created_at, crash_count,
        notify_details, pg_cron_job, held, kind, http_method, http_headers, http_body
   FROM chronos.tasks WHERE false;
+
+-- pg_upgrade (docs/backup-restore.md). It keeps relations, types, roles and database OIDs but makes every function
+-- anew, so it refuses a regprocedure column: a listener's handler is now the function's OID and its qualified name,
+-- the pair emit() and chronos.call_handler() check. chronos.database_trust records the cluster (its system identifier)
+-- those OIDs belong to; in another one — after pg_upgrade — the first executor of the database binds each listener and
+-- each emitted task again to the function of its recorded name, as a restore does, before any task runs. Within a
+-- cluster the binding is by identity: a handler renamed or dropped (and another made in its place) is not followed.
+DROP VIEW chronos.listeners_restore;
+-- listen()'s body depends on the column: it is a string for the change (CREATE OR REPLACE keeps its grants).
+CREATE OR REPLACE FUNCTION chronos.listen(event text, handler regprocedure) RETURNS void
+LANGUAGE sql SET search_path = pg_catalog, pg_temp AS 'SELECT';
+ALTER TABLE chronos.listeners ALTER COLUMN handler TYPE oid;
+ALTER TABLE chronos.listeners ADD COLUMN handler_name text;
+COMMENT ON COLUMN chronos.listeners.handler IS
+'the OID of the handler function (chronos.listen() takes it as a regprocedure); 0 once its name no longer finds it';
+COMMENT ON COLUMN chronos.listeners.handler_name IS
+'the handler''s schema-qualified name when it was registered: the listener calls that function only while it has it';
+ALTER TABLE chronos.listeners DISABLE TRIGGER listener_check;
+UPDATE chronos.listeners l
+   SET handler_name = (SELECT pg_catalog.format('%I.%I', n.nspname, p.proname)
+                         FROM pg_catalog.pg_proc p JOIN pg_catalog.pg_namespace n
+                              ON n.oid OPERATOR(pg_catalog.=) p.pronamespace
+                        WHERE p.oid OPERATOR(pg_catalog.=) l.handler);
+ALTER TABLE chronos.listeners ENABLE TRIGGER listener_check;
+
+ALTER TABLE chronos.database_trust ADD COLUMN system_identifier bigint;
+UPDATE chronos.database_trust SET system_identifier = (pg_catalog.pg_control_system()).system_identifier;
+COMMENT ON COLUMN chronos.database_trust.system_identifier IS
+'the cluster whose function OIDs the listeners and emitted events are bound to; after pg_upgrade they are bound again';
+
+CREATE OR REPLACE FUNCTION chronos.listener_check() RETURNS trigger
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    IF NEW.event IS NULL OR NEW.handler IS NULL OR NEW.owner IS NULL THEN
+        RAISE EXCEPTION 'event, handler and owner of a listener must not be NULL' USING ERRCODE = 'null_value_not_allowed';
+    END IF;
+    IF pg_catalog.length(NEW.event) OPERATOR(pg_catalog.<) 1 OR pg_catalog.length(NEW.event) OPERATOR(pg_catalog.>) 200 THEN
+        RAISE EXCEPTION 'event name must be 1 to 200 characters long' USING ERRCODE = 'invalid_parameter_value',
+            DETAIL = pg_catalog.format('It has %s characters.', pg_catalog.length(NEW.event));
+    END IF;
+    IF NOT EXISTS (SELECT FROM pg_catalog.pg_roles r WHERE r.oid OPERATOR(pg_catalog.=) NEW.owner) THEN
+        RAISE EXCEPTION 'role % does not exist', NEW.owner USING ERRCODE = 'undefined_object',
+            HINT = 'Leave owner out to register the listener for yourself.';
+    END IF;
+    IF NOT chronos.is_member_of(NEW.owner) THEN
+        RAISE EXCEPTION 'permission denied to register a listener for role "%"', NEW.owner
+            USING ERRCODE = 'insufficient_privilege',
+                  DETAIL = pg_catalog.format('Only members of role "%s" may register its listeners.', NEW.owner),
+                  HINT = 'Leave owner out to register the listener for yourself.';
+    END IF;
+    -- A listener whose handler's name found no function after pg_upgrade keeps its name, unbound.
+    IF TG_OP OPERATOR(pg_catalog.=) 'UPDATE' AND NEW.handler OPERATOR(pg_catalog.=) 0 THEN
+        NEW.handler_name := OLD.handler_name;
+        RETURN NEW;
+    END IF;
+    IF NOT EXISTS (SELECT FROM pg_catalog.pg_proc p
+                    WHERE p.oid OPERATOR(pg_catalog.=) NEW.handler AND p.prokind OPERATOR(pg_catalog.=) 'f'
+                      AND p.pronargs OPERATOR(pg_catalog.=) 1
+                      AND p.proargtypes[0] OPERATOR(pg_catalog.=) 'pg_catalog.jsonb'::pg_catalog.regtype) THEN
+        RAISE EXCEPTION 'handler % of event "%" must be a function taking one jsonb argument',
+                        NEW.handler::pg_catalog.regprocedure, NEW.event
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'For example CREATE FUNCTION on_signup(payload jsonb) RETURNS void …';
+    END IF;
+    IF NOT pg_catalog.has_function_privilege(NEW.owner::pg_catalog.oid, NEW.handler, 'EXECUTE') THEN
+        RAISE EXCEPTION 'role "%" may not execute handler % of event "%"', NEW.owner,
+                        NEW.handler::pg_catalog.regprocedure, NEW.event
+            USING ERRCODE = 'insufficient_privilege',
+                  DETAIL = 'The handler runs as the owner of the listener.',
+                  HINT = pg_catalog.format('GRANT EXECUTE ON FUNCTION %s TO %s, or choose a function it may execute.',
+                                           NEW.handler::pg_catalog.regprocedure, NEW.owner);
+    END IF;
+    -- The name is the function's, whatever the writer gave.
+    SELECT pg_catalog.format('%I.%I', n.nspname, p.proname) INTO NEW.handler_name
+      FROM pg_catalog.pg_proc p JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) p.pronamespace
+     WHERE p.oid OPERATOR(pg_catalog.=) NEW.handler;
+    RETURN NEW;
+END
+$$;
+
+CREATE OR REPLACE FUNCTION chronos.listen(event text, handler regprocedure) RETURNS void
+LANGUAGE sql SET search_path = pg_catalog, pg_temp
+BEGIN ATOMIC
+    INSERT INTO chronos.listeners AS l (event, handler, owner) VALUES ($1, $2, pg_catalog.quote_ident(CURRENT_USER)::pg_catalog.regrole)
+    ON CONFLICT (owner, event) DO UPDATE SET handler = excluded.handler;
+END;
+
+-- The handler is called while it is the function the listener recorded: its OID still has the recorded name.
+CREATE OR REPLACE FUNCTION chronos.emit(event text, payload jsonb, at timestamptz DEFAULT now(),
+                                        owner regrole DEFAULT quote_ident(current_user)::regrole) RETURNS bigint
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    call text;
+    recorded text;
+    task_id bigint;
+BEGIN
+    IF emit.event IS NULL OR emit.at IS NULL OR emit.owner IS NULL THEN
+        RAISE EXCEPTION 'event, at and owner must not be NULL' USING ERRCODE = 'null_value_not_allowed',
+            HINT = 'Leave at out to run the handler now, and owner out to emit your own event.';
+    END IF;
+    IF NOT chronos.is_member_of(emit.owner) THEN
+        RAISE EXCEPTION 'permission denied to emit events of role "%"', emit.owner
+            USING ERRCODE = 'insufficient_privilege',
+                  DETAIL = pg_catalog.format('Only members of role "%s" may emit its events.', emit.owner),
+                  HINT = 'Leave owner out to emit your own event.';
+    END IF;
+    SELECT l.handler_name,
+           (SELECT pg_catalog.format('SELECT chronos.call_handler(%s, %L, $1)', p.oid, l.handler_name)
+              FROM pg_catalog.pg_proc p JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) p.pronamespace
+             WHERE p.oid OPERATOR(pg_catalog.=) l.handler
+               AND pg_catalog.format('%I.%I', n.nspname, p.proname) OPERATOR(pg_catalog.=) l.handler_name)
+      INTO recorded, call
+      FROM chronos.listeners l
+     WHERE l.owner OPERATOR(pg_catalog.=) emit.owner AND l.event OPERATOR(pg_catalog.=) emit.event;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'no listener for event "%" of role "%"', emit.event, emit.owner
+            USING ERRCODE = 'undefined_object', HINT = 'Register one with chronos.listen(event, handler).';
+    END IF;
+    IF call IS NULL THEN
+        RAISE EXCEPTION 'the handler % of event "%" of role "%" no longer exists under that name',
+                        COALESCE(recorded, '?'), emit.event, emit.owner
+            USING ERRCODE = 'undefined_function',
+                  DETAIL = 'A listener calls the function it was registered with, under the name it had then; that '
+                           'function was dropped or renamed.',
+                  HINT = 'Register the handler again with chronos.listen(event, handler).';
+    END IF;
+    INSERT INTO chronos.tasks (type, command, payload, start_time, owner, remark)
+    VALUES ('once', call, emit.payload, emit.at, emit.owner, 'event ' OPERATOR(pg_catalog.||) emit.event)
+    RETURNING id INTO task_id;
+    RETURN task_id;
+END
+$$;
+
+CREATE OR REPLACE FUNCTION chronos.restore_row() RETURNS trigger
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    owner_text pg_catalog.text := pg_catalog.btrim(NEW.owner);
+    role_oid pg_catalog.oid;
+    row_data pg_catalog.jsonb;
+    handler_call pg_catalog.text[];
+    handler pg_catalog.regprocedure;
+BEGIN
+    IF owner_text IS NULL THEN
+        RAISE EXCEPTION 'owner of a restored row of chronos.% must not be NULL', TG_ARGV[0]
+            USING ERRCODE = 'not_null_violation';
+    END IF;
+    IF owner_text OPERATOR(pg_catalog.=) '-' OR owner_text OPERATOR(pg_catalog.~) '^[0-9]+$' THEN
+        role_oid := 0;
+    ELSE
+        role_oid := pg_catalog.to_regrole(owner_text)::pg_catalog.oid;
+    END IF;
+    row_data := pg_catalog.to_jsonb(NEW);
+    IF role_oid IS NULL THEN
+        INSERT INTO chronos.unowned_rows (table_name, owner_name, row_data) VALUES (TG_ARGV[0], owner_text, row_data);
+        PERFORM chronos.note_unowned_row(owner_text);
+        RETURN NULL;
+    END IF;
+    row_data := row_data OPERATOR(pg_catalog.||) pg_catalog.jsonb_build_object('owner', role_oid::pg_catalog.text);
+    IF TG_ARGV[0] OPERATOR(pg_catalog.=) 'tasks' THEN
+        -- As chronos.emit() writes it: SELECT chronos.call_handler(OID, 'schema.name', $1).
+        handler_call := pg_catalog.regexp_match(row_data OPERATOR(pg_catalog.->>) 'command',
+                                        '^SELECT chronos\.call_handler\([0-9]+, ''((?:[^'']|'''')*)'', \$1\)$');
+        IF handler_call IS NOT NULL THEN
+            handler := pg_catalog.to_regprocedure(pg_catalog.replace(handler_call[1], '''''', '''')
+                                                  OPERATOR(pg_catalog.||) '(pg_catalog.jsonb)');
+        END IF;
+        IF handler IS NOT NULL THEN
+            row_data := row_data OPERATOR(pg_catalog.||) pg_catalog.jsonb_build_object('command',
+                pg_catalog.format('SELECT chronos.call_handler(%s, %L, $1)', handler::pg_catalog.oid,
+                                  pg_catalog.replace(handler_call[1], '''''', '''')));
+        END IF;
+        INSERT INTO chronos.tasks OVERRIDING SYSTEM VALUE
+        SELECT * FROM pg_catalog.jsonb_populate_record(NULL::chronos.tasks, row_data);
+    ELSIF TG_ARGV[0] OPERATOR(pg_catalog.=) 'runs' THEN
+        INSERT INTO chronos.runs OVERRIDING SYSTEM VALUE
+        SELECT * FROM pg_catalog.jsonb_populate_record(NULL::chronos.runs, row_data);
+    ELSE
+        -- A 1.2 dump names the handler in handler_name (its OID was the dumped database's); a 1.1 dump gives its
+        -- signature in handler.
+        handler := COALESCE(pg_catalog.to_regprocedure(NEW.handler_name OPERATOR(pg_catalog.||) '(pg_catalog.jsonb)'),
+                            CASE WHEN NEW.handler_name IS NULL AND NEW.handler OPERATOR(pg_catalog.!~) '^[0-9]+$'
+                                 THEN pg_catalog.to_regprocedure(NEW.handler) END);
+        IF handler IS NULL THEN
+            RAISE EXCEPTION 'the handler % of restored event "%" does not exist here',
+                            COALESCE(NEW.handler_name, NEW.handler), NEW.event
+                USING ERRCODE = 'undefined_function',
+                      HINT = 'Restore the function before chronos.listeners, or leave that listener out.';
+        END IF;
+        row_data := row_data OPERATOR(pg_catalog.||) pg_catalog.jsonb_build_object('handler', handler::pg_catalog.oid);
+        INSERT INTO chronos.listeners
+        SELECT * FROM pg_catalog.jsonb_populate_record(NULL::chronos.listeners, row_data);
+    END IF;
+    RETURN NEW;
+END
+$$;
+
+
+-- A restore binds each listener to the function of its recorded name here (a 1.1 dump gives the handler as its
+-- signature, which names it as well).
+CREATE VIEW chronos.listeners_restore WITH (security_invoker = true) AS
+SELECT event, handler::pg_catalog.text AS handler, created_at, owner::pg_catalog.text AS owner, handler_name
+  FROM chronos.listeners WHERE false;
+
+ALTER VIEW chronos.listeners_restore ALTER COLUMN created_at SET DEFAULT pg_catalog.now();
+ALTER VIEW chronos.listeners_restore ALTER COLUMN owner SET DEFAULT pg_catalog.quote_ident(CURRENT_USER);
+
+COMMENT ON VIEW chronos.listeners_restore IS
+'where a superuser''s COPY into chronos.listeners goes: owners and handlers resolved by name';
+
+CREATE TRIGGER restore_row INSTEAD OF INSERT ON chronos.listeners_restore
+    FOR EACH ROW EXECUTE FUNCTION chronos.restore_row('listeners');

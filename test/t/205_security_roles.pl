@@ -207,7 +207,7 @@ SKIP:
 	query('postgres', q{
 		CREATE ROLE gina;
 		CREATE FUNCTION public.on_event(payload jsonb) RETURNS void LANGUAGE sql AS 'SELECT';
-		INSERT INTO chronos.listeners (event, handler, owner) VALUES ('gina-event', 'public.on_event(jsonb)', 'gina');
+		INSERT INTO chronos.listeners (event, handler, owner) VALUES ('gina-event', 'public.on_event(jsonb)'::regprocedure, 'gina');
 	});
 	($ret, $out, $err) = as_role('admin', 'postgres', 'DROP ROLE gina');
 	like($err, qr/2BP01: role "gina" cannot be dropped because it owns pg_chronos listeners\n.*DETAIL:  1 listener in/,

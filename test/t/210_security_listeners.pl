@@ -67,26 +67,26 @@ scalar_query(q{SELECT chronos.listen('signup', 'public.admin_signup(jsonb)')});
 is(scalar_query(q{SELECT owner FROM chronos.listeners WHERE event = 'signup'}), $admin,
 	'a listener belongs to the role that registered it');
 is(as_role('mallory', q{SELECT count(*) FROM chronos.listeners}), '0', "another role's listeners are invisible");
-as_role('mallory', q{UPDATE chronos.listeners SET handler = 'mine.evil(jsonb)'});
+as_role('mallory', q{UPDATE chronos.listeners SET handler = 'mine.evil(jsonb)'::regprocedure});
 as_role('mallory', q{DELETE FROM chronos.listeners});
 is(as_role('mallory', q{SELECT chronos.unlisten('signup')}), 'f', "unlisten does not remove another role's listener");
-is(scalar_query(q{SELECT string_agg(format('%s %s %s', owner, event, handler), ',') FROM chronos.listeners}),
+is(scalar_query(q{SELECT string_agg(format('%s %s %s', owner, event, handler::regprocedure), ',') FROM chronos.listeners}),
 	"$admin signup admin_signup(jsonb)", "UPDATE and DELETE of another role's listener change nothing");
 my ($ret, $err) = try_as('mallory',
-	qq{INSERT INTO chronos.listeners (event, handler, owner) VALUES ('signup', 'mine.evil(jsonb)', '$admin')});
+	qq{INSERT INTO chronos.listeners (event, handler, owner) VALUES ('signup', 'mine.evil(jsonb)'::regprocedure, '$admin')});
 like($err, qr/42501.*permission denied to register a listener for role "\Q$admin\E"/,
 	'a listener for a role one is not a member of is refused (42501)');
 ($ret, $err) = try_as('mallory', qq{
-	INSERT INTO chronos.listeners (event, handler, owner) VALUES ('signup', 'mine.evil(jsonb)', '$admin')
+	INSERT INTO chronos.listeners (event, handler, owner) VALUES ('signup', 'mine.evil(jsonb)'::regprocedure, '$admin')
 	ON CONFLICT (owner, event) DO UPDATE SET handler = excluded.handler});
 isnt($ret, 0, "an upsert over another role's listener is refused");
 
 # --- squatting: each role has its own events ---------------------------------------------------------------------------
 
-as_role('mallory', q{SELECT chronos.listen('signup', 'mine.evil(jsonb)')});
-as_role('mallory', q{SELECT chronos.listen('order', 'mine.evil(jsonb)')});
+as_role('mallory', q{SELECT chronos.listen('signup', 'mine.evil(jsonb)'::regprocedure)});
+as_role('mallory', q{SELECT chronos.listen('order', 'mine.evil(jsonb)'::regprocedure)});
 scalar_query(q{SELECT chronos.listen('order', 'public.admin_signup(jsonb)')});
-is(scalar_query(q{SELECT string_agg(format('%s:%s:%s', owner, event, handler), ',' ORDER BY owner::text, event)
+is(scalar_query(q{SELECT string_agg(format('%s:%s:%s', owner, event, handler::regprocedure), ',' ORDER BY owner::text, event)
                     FROM chronos.listeners}),
 	"mallory:order:mine.evil(jsonb),mallory:signup:mine.evil(jsonb),$admin:order:admin_signup(jsonb),$admin:signup:admin_signup(jsonb)",
 	'two roles register the same event names independently, the first takes nothing from the second');
@@ -124,7 +124,7 @@ like($err, qr/42501.*permission denied to emit events of role "\Q$admin\E"/,
 	"emitting another role's event is refused (42501)");
 ($ret, $err) = try_as('mallory', q{SELECT chronos.emit('team-event', '{}', owner => 'team')});
 like($err, qr/42501/, 'emitting the event of a role one is not a member of is refused');
-as_role('alice', q{INSERT INTO chronos.listeners (event, handler, owner) VALUES ('team-event', 'public.team_handler(jsonb)', 'team')});
+as_role('alice', q{INSERT INTO chronos.listeners (event, handler, owner) VALUES ('team-event', 'public.team_handler(jsonb)'::regprocedure, 'team')});
 is(as_role('alice', q{SELECT owner FROM chronos.listeners WHERE event = 'team-event'}), 'team',
 	'a member of a role registers a listener for it');
 $task = as_role('alice', q{SELECT chronos.emit('team-event', '{"who": "alice"}', owner => 'team')});
@@ -143,13 +143,13 @@ like($err, qr/42501.*role "mallory" may not execute handler public\.admin_only\(
 like($err, qr/HINT:.*GRANT EXECUTE ON FUNCTION/, 'with a hint how to allow it');
 ($ret, $err) = try_as('mallory', q{SELECT chronos.listen('wrong', 'pg_catalog.lower(text)')});
 like($err, qr/22023.*must be a function taking one jsonb argument/, 'a handler that does not take one jsonb is refused');
-($ret, $err) = try_as('mallory', q{SELECT chronos.listen(NULL, 'mine.evil(jsonb)')});
+($ret, $err) = try_as('mallory', q{SELECT chronos.listen(NULL, 'mine.evil(jsonb)'::regprocedure)});
 like($err, qr/22004.*must not be NULL/, 'a NULL event is refused (22004)');
 ($ret, $err) = try_as('mallory', q{SELECT chronos.listen('x', NULL)});
 like($err, qr/22004.*must not be NULL/, 'a NULL handler is refused (22004)');
-($ret, $err) = try_as('mallory', q{SELECT chronos.listen('', 'mine.evil(jsonb)')});
+($ret, $err) = try_as('mallory', q{SELECT chronos.listen('', 'mine.evil(jsonb)'::regprocedure)});
 like($err, qr/22023.*event name must be 1 to 200 characters long/, 'an empty event name is refused');
-($ret, $err) = try_as('mallory', q{SELECT chronos.listen(repeat('é', 100000), 'mine.evil(jsonb)')});
+($ret, $err) = try_as('mallory', q{SELECT chronos.listen(repeat('é', 100000), 'mine.evil(jsonb)'::regprocedure)});
 like($err, qr/22023.*event name must be 1 to 200 characters long.*It has 100000 characters/s,
 	'a very long event name is refused with its length');
 ($ret, $err) = try_as('mallory', q{SELECT chronos.emit(NULL, '{}')});

@@ -49,7 +49,7 @@ $source->safe_psql('shop', q{
 	  ('ghost-later', 'SELECT 1', 'ghost', '2031-01-01 00:00+00', NULL),
 	  ('phantom-later', 'SELECT 1', 'phantom', '2031-01-01 00:00+00', NULL);
 	INSERT INTO chronos.listeners (event, handler, owner) VALUES
-	  ('signup', 'public.on_signup(jsonb)', 'app'), ('signup', 'public.on_signup(jsonb)', 'ghost');
+	  ('signup', 'public.on_signup(jsonb)'::regprocedure, 'app'), ('signup', 'public.on_signup(jsonb)'::regprocedure, 'ghost');
 	SELECT chronos.emit('signup', '{"user": "ann"}', owner => 'app');
 
 	INSERT INTO chronos.runs (task_id, task_name, owner, scheduled_for, started_at, finished_at, status, error, result,
@@ -93,7 +93,7 @@ SELECT kind || ' ' || key || ' ' || (data - '{STRIP}'::text[])::text FROM (
          to_jsonb(r) || jsonb_build_object('owner', CASE WHEN r.owner::text ~ '^[0-9]+$' THEN '-' ELSE r.owner::text END)
     FROM chronos.runs r
   UNION ALL
-  SELECT 'listener', l.owner::text || '/' || l.event, to_jsonb(l) || jsonb_build_object('owner', l.owner::text)
+  SELECT 'listener', l.owner::text || '/' || l.event, to_jsonb(l) || jsonb_build_object('owner', l.owner::text, 'handler', l.handler::regprocedure::text)
     FROM chronos.listeners l
   UNION ALL
   SELECT 'sequence', 'tasks', jsonb_build_object('last_value', s.last_value, 'is_called', s.is_called)

@@ -6,6 +6,7 @@
 // needs one; the launcher starts one a little before then (launcher_worker.cpp).
 #include "pg/run/run_statements.hpp"
 #include "pg/catalog/database_trust.hpp"
+#include "pg/catalog/handler_binding.hpp"
 #include "pg/run/deferred_runs.hpp"
 #include "pg/run/run_journal.hpp"
 #include "pg/run/run_step.hpp"
@@ -407,6 +408,11 @@ bool prepare_database(void) {
                       errdetail("Tasks of roles the database's owner is not a member of wait until a member of their "
                                 "owner releases them (chronos.task_status says how); superusers' tasks also wait for "
                                 "a superuser to trust the database.")));
+    // After pg_upgrade: the event handlers, bound by function OID, are bound again by name before anything runs.
+    int bound = installed ? bind_handlers_to_this_cluster() : -1;
+    if (bound >= 0)
+        ereport(LOG, (errmsg("pg_chronos: database \"%s\" was moved to this cluster (pg_upgrade); %d event handler "
+                             "binding(s) were made again by name", get_database_name(MyDatabaseId), bound)));
     bool left = false;
     int recovered = installed ? recover_ended_runs(&left) + recover_interrupted_runs(&left) : 0;
     if (left)

@@ -62,6 +62,17 @@ my @executors = split /\n/, $node->safe_psql('postgres',
 my $zombies = join('', map { `ps -o stat= --ppid $_ | grep ^Z` } @executors);
 is($zombies, '', 'and no zombie is left to the executors, which reap what the commands leave');
 
+# A task deleted while its command runs: the command is stopped (nothing could cancel it by name any more, and without
+# a timeout it would run on), and its run is recorded as cancelled.
+$node->safe_psql('postgres', q{INSERT INTO chronos.tasks (name, type, kind, command)
+	VALUES ('deleted while running', 'once', 'shell', 'sleep 1005')});
+ok(wait_for($node, 'postgres', "SELECT EXISTS (SELECT FROM chronos.running WHERE task_name = 'deleted while running')")
+	  && ChronosTest::poll_until(sub { `ps -eo args` =~ /^sleep 1005/m }, 10), 'a command without timeout runs');
+$node->safe_psql('postgres', q{DELETE FROM chronos.tasks WHERE name = 'deleted while running'});
+ok(ChronosTest::poll_until(sub { `ps -eo args` !~ /^sleep 1005/m }, 10), 'deleting its task stops the command');
+ok(wait_for($node, 'postgres', q{SELECT status = 'cancelled' AND error = '57014: run stopped: its task was deleted'
+	FROM chronos.runs WHERE task_name = 'deleted while running'}), 'and its run is recorded as cancelled, saying why');
+
 unlike(slurp_file($node->logfile), qr/terminated by signal|PANIC|server process .* was terminated/,
 	'no process crashed');
 done_testing();

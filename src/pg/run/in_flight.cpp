@@ -20,6 +20,8 @@ extern "C" {
 #include "miscadmin.h"
 #include "pgstat.h"
 #include "storage/ipc.h"
+#include "catalog/pg_type.h"
+#include "utils/array.h"
 #include "utils/memutils.h"
 #include "utils/snapmgr.h"
 #include "utils/timestamp.h"
@@ -37,6 +39,7 @@ struct InFlight {
     bool owner_is_superuser;
     bool timed_out;
     bool cancelled;
+    bool deleted;              // its task row was deleted: stopped, recorded as cancelled
     TimestampTz record_after;  // its recording found the task's row locked: tried again then
     int record_backoff_ms;
     TimestampTz busy_since;
@@ -94,6 +97,52 @@ void stop_due_runs(void) {
         if (f->cancelled || f->timed_out)
             f->kind->stop_async(f->run);
     }
+}
+
+// Every second, the runs whose task row is gone (a DELETE committed) are stopped: nothing could cancel them by name
+// any more, and a command without a timeout would otherwise run on for ever.
+constexpr long kDeletedCheckMs = 1000;
+TimestampTz deleted_checked_at = 0;
+
+void stop_runs_of_deleted_tasks(void) {
+    TimestampTz now = GetCurrentTimestamp();
+    if (now - deleted_checked_at < kDeletedCheckMs * 1000)
+        return;
+    deleted_checked_at = now;
+    int n = 0;
+    for (InFlight *f = runs; f; f = f->next)
+        n += !(f->run->done || f->timed_out || f->cancelled);
+    if (n == 0)
+        return;
+    SetCurrentStatementStartTimestamp();
+    StartTransactionCommand();
+    SPI_connect();
+    PushActiveSnapshot(GetTransactionSnapshot());
+    if (extension_is_installed()) {
+        Datum *ids = (Datum *)palloc(n * sizeof(Datum));
+        int k = 0;
+        for (InFlight *f = runs; f; f = f->next)
+            if (!(f->run->done || f->timed_out || f->cancelled))
+                ids[k++] = Int64GetDatum(f->task.id);
+        Oid types[1] = {INT8ARRAYOID};
+        Datum values[1] = {PointerGetDatum(construct_array(ids, k, INT8OID, 8, true, TYPALIGN_DOUBLE))};
+        int rc = SPI_execute_with_args(
+            "SELECT i FROM pg_catalog.unnest($1) i"
+            " WHERE NOT EXISTS (SELECT FROM chronos.tasks t WHERE t.id OPERATOR(pg_catalog.=) i)",
+            1, types, values, NULL, true, 0);
+        for (uint64 r = 0; rc == SPI_OK_SELECT && r < SPI_processed; r++) {
+            bool isnull;
+            int64 gone = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[r], SPI_tuptable->tupdesc, 1, &isnull));
+            for (InFlight *f = runs; f; f = f->next)
+                if (f->task.id == gone && !(f->run->done || f->timed_out || f->cancelled)) {
+                    f->cancelled = f->deleted = true;
+                    f->kind->stop_async(f->run);
+                }
+        }
+    }
+    SPI_finish();
+    PopActiveSnapshot();
+    CommitTransactionCommand();
 }
 
 chronos::RunOutcomeKind outcome_kind(const InFlight *f) {
@@ -157,6 +206,8 @@ void record_ended_runs(void) {
             RunRecord record;
             bool finally_failed;
             decide_record(&f->task, &f->run->outcome, outcome_kind(f), f->started_at, &record, &finally_failed);
+            if (f->deleted)
+                record.error = pstrdup("57014: run stopped: its task was deleted");
             record_autonomous_outcome(&f->task, f->run_id, &record, finally_failed, f->owner_is_superuser,
                                       f->context, &next_due);
             MemoryContextSwitchTo(caller);
@@ -234,6 +285,7 @@ TimestampTz advance_in_flight(int wait_ms) {
         return DT_NOEND;
     TimestampTz next = advance_async_runs(wait_ms);
     stop_due_runs();
+    stop_runs_of_deleted_tasks();
     record_ended_runs();
     for (InFlight *f = runs; f; f = f->next) {
         if (f->run->done)

@@ -140,6 +140,22 @@ sleep 4;
 cmp_ok($node->safe_psql('postgres', q{SELECT count(*) FROM hits}) - $before, '>=', 3,
 	'SQL tasks run meanwhile, on time');
 
+# --- one owner's share of runs in flight -----------------------------------------------------------------------------
+# With room for 16 runs in flight in the cluster, alice may have half: her eight slow requests are her share, and
+# twenty more of hers due now wait, while bob's requests, due after them, go in flight and finish.
+$node->append_conf('postgresql.conf', 'chronos.max_in_flight = 16');
+$node->reload;
+$node->safe_psql('postgres', q{INSERT INTO chronos.http_grants VALUES ('bob', '127.0.0.1')});
+as_role('alice', qq{INSERT INTO chronos.tasks (name, kind, command, timeout)
+	SELECT 'more slow ' || i, 'http', '$base/slow?ms=60000&m=' || i, '2 min' FROM generate_series(1, 20) i});
+as_role('bob', qq{INSERT INTO chronos.tasks (name, kind, command) SELECT 'bob fast ' || i, 'http', '$base/ok?b=' || i
+	FROM generate_series(1, 3) i});
+ok(wait_for($node, 'postgres', q{SELECT count(*) = 3 FROM chronos.runs WHERE task_name LIKE 'bob fast %'
+	AND status = 'succeeded'}, 20), "another role's requests run while one role has its share in flight");
+is($node->safe_psql('postgres', q{SELECT count(*) FROM chronos.running WHERE owner = 'alice'::regrole}), '8',
+	'the role with its share has no more in flight');
+$node->safe_psql('postgres', q{DELETE FROM chronos.tasks WHERE name LIKE 'more slow %'});
+
 # --- values refused when written ------------------------------------------------------------------------------------
 $node->safe_psql('postgres', q{INSERT INTO chronos.http_grants VALUES ('alice', '*.example.com')});
 for my $case (

@@ -9,6 +9,13 @@ char *chronos_http_ca_file = NULL;
 char *chronos_shell_directory = NULL;
 int chronos_max_in_flight = 1000;
 int chronos_max_requests_per_host = 100;
+int chronos_max_in_flight_per_owner = -1;
+
+int in_flight_owner_cap(void) {
+    if (chronos_max_in_flight_per_owner >= 0)
+        return chronos_max_in_flight_per_owner;
+    return Max(1, chronos_max_in_flight / 2);
+}
 
 void define_kind_settings(void) {
     DefineCustomStringVariable("chronos.http_ca_file", "CA bundle that verifies the certificates of https servers.",
@@ -24,4 +31,9 @@ void define_kind_settings(void) {
     DefineCustomIntVariable("chronos.max_requests_per_host", "Most connections one worker opens to one host at once.",
                             "Further requests to that host wait in the worker until a connection is free.",
                             &chronos_max_requests_per_host, 100, 1, 10000, PGC_SIGHUP, 0, NULL, NULL, NULL);
+    DefineCustomIntVariable("chronos.max_in_flight_per_owner",
+                            "Most http and shell runs of one owner's tasks in flight at once, cluster-wide.",
+                            "-1: half of chronos.max_in_flight, so that one role's runs leave room to the others; "
+                            "0: no share. Due tasks of an owner at its share wait while other owners' start.",
+                            &chronos_max_in_flight_per_owner, -1, -1, 100000, PGC_SIGHUP, 0, NULL, NULL, NULL);
 }

@@ -7,6 +7,7 @@
 
 #include "pg/catalog/columns.hpp"
 #include "pg/run/catalog_locks.hpp"
+#include "pg/kinds/kind_settings.hpp"
 #include "pg/run/owner_fairness.hpp"
 #include "pg/settings.hpp"
 #include "pg/workers/executor_slots.hpp"
@@ -23,6 +24,7 @@ extern "C" {
 #include "access/xact.h"
 #include "executor/tuptable.h"
 #include "miscadmin.h"
+#include "storage/proc.h"
 #include "utils/fmgroids.h"
 #include "utils/rel.h"
 #include "utils/snapmgr.h"
@@ -34,6 +36,41 @@ namespace {
 bool passed_over_kinds = false;
 // A claim passes over at most this many due rows of kinds it may not take, then gives up until its next look.
 constexpr int kMaxPassedOver = 64;
+
+// The runs in flight this transaction claimed, not yet started (so not yet in shared memory): a batch of starts shares
+// one claim transaction (run_step.cpp), and each owner's share counts them.
+OwnerRuns batch_claims[64];
+int batch_claim_count = 0;
+LocalTransactionId batch_transaction = InvalidLocalTransactionId;
+
+void note_in_flight_claim(Oid owner) {
+    if (batch_transaction != MyProc->lxid) {
+        batch_transaction = MyProc->lxid;
+        batch_claim_count = 0;
+    }
+    for (int i = 0; i < batch_claim_count; i++)
+        if (batch_claims[i].owner == owner) {
+            batch_claims[i].runs++;
+            return;
+        }
+    if (batch_claim_count < 64)
+        batch_claims[batch_claim_count++] = {owner, 1};
+}
+
+// Runs in flight per owner, cluster-wide, with this transaction's claims not yet started; the other executors'
+// runs in progress of `state` (a task they run is not looked at again).
+void read_flight_state(const RunState *state, RunState *flight) {
+    memcpy(flight->ids, state->ids, sizeof flight->ids);
+    flight->id_count = state->id_count;
+    flight->task_changes = state->task_changes;
+    flight->cap = in_flight_owner_cap();
+    flight->in_flight = true;
+    flight->owner_count = copy_in_flight_owners(flight->owners, 64);
+    if (batch_transaction == MyProc->lxid)
+        for (int i = 0; i < batch_claim_count; i++)
+            for (int k = 0; k < batch_claims[i].runs; k++)
+                add_run_of(flight, batch_claims[i].owner);
+}
 
 // Whether the row in `slot` is of a kind `kinds` excludes.
 bool excluded_kind(TupleTableSlot *slot, ClaimKinds kinds) {
@@ -74,6 +111,11 @@ bool claim_from(const char *index_name, bool manual, TimestampTz now, int count_
     RunState state;
     state.owner_count =
         copy_claim_state(MyDatabaseId, state.ids, 64, &state.id_count, state.owners, 64, &state.task_changes);
+    state.cap = owner_run_cap();
+    state.in_flight = false;
+    RunState flight;  // runs in flight per owner, read when a row of such a task is first looked at
+    bool flight_read = false, flight_fairness_checked = false;
+    int at_flight_share = 0;
     ScanKeyData key;
     int key_count = 0;
     if (!manual) {
@@ -97,6 +139,37 @@ bool claim_from(const char *index_name, bool manual, TimestampTz now, int count_
             continue;
         }
         Oid owner = claimed_owner(found);
+        // A task whose run goes in flight, of an owner with its share of runs in flight: another owner's such task
+        // instead (once a claim), or the rows after it.
+        if (!claimed && kinds != ClaimKinds::step_only && in_flight_owner_cap() > 0 && claimed_runs_in_flight(found)) {
+            if (!flight_read) {
+                read_flight_state(&state, &flight);
+                flight_read = true;
+            }
+            if (at_cap(&flight, owner)) {
+                if (!manual && !flight_fairness_checked && owner_index != NULL) {
+                    flight_fairness_checked = true;
+                    ItemPointerData tid;
+                    Oid other;
+                    if (find_fairer_row(rel, owner_index, owner, INT_MAX, &flight, now, locked, &tid, &other) &&
+                        reserve_owner_run(other, owner_run_cap())) {
+                        if (lock_row(rel, tid, locked, false, now)) {
+                            copy_claimed(locked, context, false, now, task);
+                            claimed = true;
+                            note_in_flight_claim(other);
+                            add_run_of(&state, other);
+                            if (count_limit == 0)
+                                break;
+                            continue;
+                        }
+                        release_owner_run();
+                    }
+                }
+                if (++at_flight_share >= kMaxPassedOver)
+                    break;
+                continue;
+            }
+        }
         if (claimed) {
             // Rows of owners at chronos.max_runs_per_owner are not counted, but looked at, as many as would be counted:
             // a burst of one owner at its cap costs each claim as few rows as any other burst, not the whole burst.
@@ -122,6 +195,8 @@ bool claim_from(const char *index_name, bool manual, TimestampTz now, int count_
                 if (lock_row(rel, tid, locked, false, now)) {
                     copy_claimed(locked, context, false, now, task);
                     claimed = true;
+                    if (claimed_runs_in_flight(locked))
+                        note_in_flight_claim(other);
                     add_run_of(&state, other);
                     if (!at_cap(&state, owner) && ++also_due >= count_limit)
                         break;
@@ -141,6 +216,8 @@ bool claim_from(const char *index_name, bool manual, TimestampTz now, int count_
         }
         copy_claimed(locked, context, manual, now, task);
         claimed = true;
+        if (claimed_runs_in_flight(locked))
+            note_in_flight_claim(owner);
         add_run_of(&state, owner);
         if (count_limit == 0)
             break;

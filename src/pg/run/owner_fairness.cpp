@@ -20,6 +20,8 @@ namespace {
 // Owners looked at per claim in tasks_owner_due, one index descent each; the next claim of this executor goes on after
 // the last one looked at, so that with more owners than this every owner is still looked at in turn.
 constexpr int kOwnersPerClaim = 32;
+// Rows of other kinds passed over per owner when a look is for runs in flight.
+constexpr int kOtherKindsPassedOver = 8;
 Oid owner_cursor = InvalidOid;
 
 // A look that found no fairer row holds until a commit writes scheduled tasks, another owner's earliest task falls due,
@@ -29,6 +31,7 @@ Oid owner_cursor = InvalidOid;
 constexpr int64 kFairnessRecheckUs = 10 * 1000;
 struct NoFairerRow {
     bool known;
+    bool in_flight;       // a look for runs in flight
     Oid busy;
     int runs;             // INT_MAX: no other owner had a due row, whatever the busy owner's runs
     uint64 task_changes;
@@ -62,13 +65,13 @@ void add_run_of(RunState *state, Oid owner) {
 }
 
 bool at_cap(const RunState *state, Oid owner) {
-    int cap = owner_run_cap();
-    return cap > 0 && runs_of(state, owner) >= cap;
+    return state->cap > 0 && runs_of(state, owner) >= state->cap;
 }
 
 bool fairness_look_needed(Oid busy, int runs, const RunState *state, TimestampTz now) {
     const NoFairerRow &c = no_fairer_row;
-    return !(c.known && c.busy == busy && runs <= c.runs && c.task_changes == state->task_changes && now < c.until);
+    return !(c.known && c.in_flight == state->in_flight && c.busy == busy && runs <= c.runs &&
+             c.task_changes == state->task_changes && now < c.until);
 }
 
 bool find_fairer_row(Relation rel, Relation owner_index, Oid busy, int than_runs, const RunState *state,
@@ -103,7 +106,9 @@ bool find_fairer_row(Relation rel, Relation owner_index, Oid busy, int than_runs
         after = owner_cursor = o;
         int runs = runs_of(state, o);
         bool fairer = found ? runs <= best_runs : runs < best_runs;
-        // The owner's first due row that is visible and that no executor runs (rows being run are still 'scheduled').
+        // The owner's first due row that is visible and that no executor runs (rows being run are still 'scheduled'),
+        // and for runs in flight of such a task (up to kOtherKindsPassedOver others are passed over).
+        int other_kinds = 0;
         while (o != busy) {
             TimestampTz at = DatumGetTimestampTz(index_getattr(scan->xs_itup, 2, scan->xs_itupdesc, &isnull));
             if (isnull)
@@ -112,7 +117,11 @@ bool find_fairer_row(Relation rel, Relation owner_index, Oid busy, int than_runs
                 next_due = Min(next_due, at);
                 break;
             }
-            if (index_fetch_heap(scan, slot) && !is_running(claimed_id(slot), state->ids, state->id_count)) {
+            bool fetched = index_fetch_heap(scan, slot);
+            if (fetched && state->in_flight && !claimed_runs_in_flight(slot)) {
+                if (++other_kinds >= kOtherKindsPassedOver)
+                    break;
+            } else if (fetched && !is_running(claimed_id(slot), state->ids, state->id_count)) {
                 others_due = true;
                 if (fairer && !at_cap(state, o) && (!found || runs < best_runs || at < best_at)) {
                     found = true;
@@ -131,6 +140,6 @@ bool find_fairer_row(Relation rel, Relation owner_index, Oid busy, int than_runs
             break;
     }
     index_endscan(scan);
-    no_fairer_row = {!found, busy, others_due ? than_runs : INT_MAX, state->task_changes, next_due};
+    no_fairer_row = {!found, state->in_flight, busy, others_due ? than_runs : INT_MAX, state->task_changes, next_due};
     return found;
 }

@@ -19,10 +19,13 @@ struct RunState {
     OwnerRuns owners[64];
     int owner_count;
     uint64 task_changes;  // of this database (see copy_claim_state)
+    int cap;              // an owner with this many is at its cap (0: none)
+    bool in_flight;       // the runs counted are runs in flight (their share), and only their tasks are looked for
 };
 
 bool is_running(int64 id, const int64 *running, int n);
-// Runs in progress of `owner`; count one more; whether it is at chronos.max_runs_per_owner.
+// Runs in progress of `owner`; count one more; whether it is at its cap (chronos.max_runs_per_owner, or for runs in
+// flight chronos.max_in_flight_per_owner).
 int runs_of(const RunState *state, Oid owner);
 void add_run_of(RunState *state, Oid owner);
 bool at_cap(const RunState *state, Oid owner);
@@ -33,6 +36,7 @@ bool fairness_look_needed(Oid busy, int runs, const RunState *state, TimestampTz
 // tasks, up to kOwnersPerClaim owners from the cursor on, round the OID space. The owner and due time of an entry are
 // read from the index: the rows of `busy`, of owners with no fewer runs or at chronos.max_runs_per_owner, and of owners
 // with nothing due are passed over without reading the table. Picks the owner with the fewest runs, then the earliest
-// due row.
+// due row. With state->in_flight, only rows of tasks whose runs go in flight are taken (a few other rows of an owner
+// are passed over).
 bool find_fairer_row(Relation rel, Relation owner_index, Oid busy, int than_runs, const RunState *state,
                      TimestampTz now, TupleTableSlot *slot, ItemPointerData *tid, Oid *owner);

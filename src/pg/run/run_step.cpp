@@ -80,6 +80,8 @@ chronos::RunOutcomeKind outcome_kind(const RunOutcome *outcome) {
 // A requested manual run (chronos.run_now()) first, else the earliest due task; of the kinds this executor may take
 // now (claim.hpp). Tasks it passed over for their kind are left to another executor, which is woken or started.
 bool claim_task(TimestampTz now) {
+    if (in_flight_count() > 0 && !in_flight_room())
+        return false;  // it takes only runs in flight, and the cluster has as many in flight as it may
     ClaimKinds kinds = in_flight_count() > 0
                            ? ClaimKinds::in_flight_only
                            : (in_flight_room() && may_drive_in_flight(chronos_max_workers) ? ClaimKinds::any

@@ -101,6 +101,28 @@ int count_in_flight(void) {
     return n;
 }
 
+int copy_in_flight_owners(OwnerRuns *owners, int max_owners) {
+    if (state == NULL)
+        return 0;
+    Locked lock;
+    int m = 0;
+    for (int i = 0; i < state->slot_count; i++) {
+        if (slots[i].pid == 0)
+            continue;
+        const InFlightEntry *entries = in_flight_of(&slots[i]);
+        for (int k = 0; k < slots[i].in_flight_count; k++) {
+            int j = 0;
+            while (j < m && owners[j].owner != entries[k].owner)
+                j++;
+            if (j < m)
+                owners[j].runs++;
+            else if (m < max_owners)
+                owners[m++] = {entries[k].owner, 1};
+        }
+    }
+    return m;
+}
+
 int take_in_flight_cancels(int64 *task_ids, int max) {
     Locked lock;
     int n = 0;

@@ -9,6 +9,7 @@ extern "C" {
 }
 
 #include "pg/workers/executor_slots.hpp"
+#include "pg/workers/run_permits.hpp"
 
 void publish_run(int64 task_id, TimestampTz scheduled_for, TimestampTz started_at, bool transactional);
 
@@ -55,6 +56,8 @@ void publish_in_flight(const InFlightEntry *runs, int count);
 int copy_in_flight_runs(Oid database, InFlightEntry *out, pid_t *pids, int max);
 // Runs in flight in the whole cluster.
 int count_in_flight(void);
+// Runs in flight per owner, cluster-wide (up to `max_owners` owners); returns how many owners.
+int copy_in_flight_owners(OwnerRuns *owners, int max_owners);
 // The chronos.cancel() requests for this executor's runs in flight since the last call (cleared); how many, <= max.
 int take_in_flight_cancels(int64 *task_ids, int max);
 

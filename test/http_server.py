@@ -11,7 +11,7 @@ Prints its port on the first line of standard output once it listens, then serve
   /huge?bytes=N           200 with N bytes, streamed
   /hops/N                 a redirect to /hops/N-1; /hops/0 answers 200 "arrived"
   anything else           200 with what was received, as JSON
-Every request is appended to FILE as one JSON line: method, path, headers, body.
+Every request is appended to FILE as one JSON line: method, path, headers, body, and when it came (at, epoch).
 """
 import argparse
 import json
@@ -31,7 +31,7 @@ class Handler(BaseHTTPRequestHandler):
 
     def record(self, body):
         entry = {"method": self.command, "path": self.path, "headers": dict(self.headers.items()),
-                 "body": body.decode("utf-8", "replace")}
+                 "body": body.decode("utf-8", "replace"), "at": time.time()}
         with self.log_lock, open(self.server.log_file, "a") as log:
             log.write(json.dumps(entry) + "\n")
 

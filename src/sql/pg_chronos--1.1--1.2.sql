@@ -495,17 +495,19 @@ DROP VIEW chronos.listeners_restore;
 CREATE OR REPLACE FUNCTION chronos.listen(event text, handler regprocedure) RETURNS void
 LANGUAGE sql SET search_path = pg_catalog, pg_temp AS 'SELECT';
 ALTER TABLE chronos.listeners ALTER COLUMN handler TYPE oid;
-ALTER TABLE chronos.listeners ADD COLUMN handler_name text;
+ALTER TABLE chronos.listeners ADD COLUMN handler_name text, ADD COLUMN handler_owner regrole;
 COMMENT ON COLUMN chronos.listeners.handler IS
 'the OID of the handler function (chronos.listen() takes it as a regprocedure); 0 once its name no longer finds it';
 COMMENT ON COLUMN chronos.listeners.handler_name IS
 'the handler''s schema-qualified name when it was registered: the listener calls that function only while it has it';
+COMMENT ON COLUMN chronos.listeners.handler_owner IS
+'the handler''s owner when it was registered: after pg_upgrade only a function of that name and owner is bound again';
 ALTER TABLE chronos.listeners DISABLE TRIGGER listener_check;
 UPDATE chronos.listeners l
-   SET handler_name = (SELECT pg_catalog.format('%I.%I', n.nspname, p.proname)
-                         FROM pg_catalog.pg_proc p JOIN pg_catalog.pg_namespace n
-                              ON n.oid OPERATOR(pg_catalog.=) p.pronamespace
-                        WHERE p.oid OPERATOR(pg_catalog.=) l.handler);
+   SET (handler_name, handler_owner) = (SELECT pg_catalog.format('%I.%I', n.nspname, p.proname), p.proowner
+                                          FROM pg_catalog.pg_proc p JOIN pg_catalog.pg_namespace n
+                                               ON n.oid OPERATOR(pg_catalog.=) p.pronamespace
+                                         WHERE p.oid OPERATOR(pg_catalog.=) l.handler);
 ALTER TABLE chronos.listeners ENABLE TRIGGER listener_check;
 
 ALTER TABLE chronos.database_trust ADD COLUMN system_identifier bigint;
@@ -536,6 +538,7 @@ BEGIN
     -- A listener whose handler's name found no function after pg_upgrade keeps its name, unbound.
     IF TG_OP OPERATOR(pg_catalog.=) 'UPDATE' AND NEW.handler OPERATOR(pg_catalog.=) 0 THEN
         NEW.handler_name := OLD.handler_name;
+        NEW.handler_owner := OLD.handler_owner;
         RETURN NEW;
     END IF;
     IF NOT EXISTS (SELECT FROM pg_catalog.pg_proc p
@@ -555,8 +558,8 @@ BEGIN
                   HINT = pg_catalog.format('GRANT EXECUTE ON FUNCTION %s TO %s, or choose a function it may execute.',
                                            NEW.handler::pg_catalog.regprocedure, NEW.owner);
     END IF;
-    -- The name is the function's, whatever the writer gave.
-    SELECT pg_catalog.format('%I.%I', n.nspname, p.proname) INTO NEW.handler_name
+    -- The name and owner are the function's, whatever the writer gave.
+    SELECT pg_catalog.format('%I.%I', n.nspname, p.proname), p.proowner INTO NEW.handler_name, NEW.handler_owner
       FROM pg_catalog.pg_proc p JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) p.pronamespace
      WHERE p.oid OPERATOR(pg_catalog.=) NEW.handler;
     RETURN NEW;
@@ -671,7 +674,9 @@ BEGIN
                 USING ERRCODE = 'undefined_function',
                       HINT = 'Restore the function before chronos.listeners, or leave that listener out.';
         END IF;
-        row_data := row_data OPERATOR(pg_catalog.||) pg_catalog.jsonb_build_object('handler', handler::pg_catalog.oid);
+        -- Name and owner are the function's, set by the listener's trigger.
+        row_data := (row_data OPERATOR(pg_catalog.-) 'handler_owner'::pg_catalog.text)
+                    OPERATOR(pg_catalog.||) pg_catalog.jsonb_build_object('handler', handler::pg_catalog.oid);
         INSERT INTO chronos.listeners
         SELECT * FROM pg_catalog.jsonb_populate_record(NULL::chronos.listeners, row_data);
     END IF;
@@ -683,7 +688,8 @@ $$;
 -- A restore binds each listener to the function of its recorded name here (a 1.1 dump gives the handler as its
 -- signature, which names it as well).
 CREATE VIEW chronos.listeners_restore WITH (security_invoker = true) AS
-SELECT event, handler::pg_catalog.text AS handler, created_at, owner::pg_catalog.text AS owner, handler_name
+SELECT event, handler::pg_catalog.text AS handler, created_at, owner::pg_catalog.text AS owner, handler_name,
+       handler_owner::pg_catalog.text AS handler_owner
   FROM chronos.listeners WHERE false;
 
 ALTER VIEW chronos.listeners_restore ALTER COLUMN created_at SET DEFAULT pg_catalog.now();

@@ -138,6 +138,43 @@ ok(wait_for_finished_run($node, 'postgres', 'known CA'), 'the second https task 
 is($node->safe_psql('postgres', "SELECT status || ' ' || result FROM chronos.runs WHERE task_name = 'known CA'"),
 	"succeeded HTTP/1.1 200 OK\nhello", 'with chronos.http_ca_file naming its CA, it succeeds');
 
+# on_failure of a run in flight runs as a task of its own (due at once, the task's owner, its timeout), not in the
+# worker that drives the runs in flight: a slow one holds none of them up.
+$node->safe_psql('postgres', q{CREATE TABLE failures (run jsonb);
+	INSERT INTO chronos.tasks (name, kind, command, on_failure, timeout) VALUES
+	  ('failing with hook', 'http', 'http://127.0.0.1:1/', 'INSERT INTO failures VALUES ($1)', '10s'),
+	  ('failing with slow hook', 'http', 'http://127.0.0.1:1/', 'SELECT pg_sleep(60)', '1s')});
+ok(wait_for($node, 'postgres', q{SELECT count(*) = 1 FROM failures WHERE run->>'status' = 'failed'}),
+	"an http task's on_failure runs, with the run's JSON");
+ok(wait_for($node, 'postgres', q{SELECT r.status = 'timed_out' FROM chronos.runs r JOIN chronos.tasks t ON t.id = r.task_id
+	WHERE t.remark = 'on_failure of task ' || (SELECT id FROM chronos.tasks WHERE name = 'failing with slow hook')}),
+	'as a task of its own, with the timeout of its task');
+is($node->safe_psql('postgres', q{SELECT finished_at - started_at < interval '5 s' FROM chronos.runs
+	WHERE task_name = 'failing with slow hook'}), 't', 'the failed run was recorded without waiting for it');
+
+# chronos.max_requests_per_host counts requests in flight to a host across the cluster: two databases (each with its
+# own workers) send six slow requests to one host, at most two at a time.
+$node->append_conf('postgresql.conf', 'chronos.max_requests_per_host = 2');
+$node->reload;
+create_chronos_db($node, 'second');
+my $due = $node->safe_psql('postgres', "SELECT clock_timestamp() + interval '2 s'");
+for my $db (qw(postgres second))
+{
+	$node->safe_psql($db, qq{INSERT INTO chronos.tasks (name, kind, command, start_time)
+		SELECT 'per host ' || i, 'http', '$base/slow?ms=1500&per_host=$db' || i, '$due' FROM generate_series(1, 3) i});
+}
+ok(wait_for($node, $_, q{SELECT count(*) = 3 FROM chronos.runs WHERE task_name LIKE 'per host %'
+	AND status = 'succeeded'}), "the requests of database $_ succeed") for qw(postgres second);
+my @starts = sort { $a <=> $b } map { $_->{at} } grep { $_->{path} =~ /per_host=/ } http_requests($log);
+is(scalar(@starts), 6, 'the host received the six requests');
+my $most = 0;
+for my $i (0 .. $#starts)
+{
+	my $together = grep { $_ > $starts[$i] - 1.2 && $_ <= $starts[$i] } @starts;
+	$most = $together if $together > $most;
+}
+is($most, 2, 'never more than two at a time, across both databases');
+
 unlike(slurp_file($node->logfile), qr/terminated by signal|PANIC|server process .* was terminated/,
 	'no process crashed');
 done_testing();

@@ -35,6 +35,40 @@ for my $db (qw(appdb olddb))
 		SELECT chronos.schedule('tick', '1 second', $$INSERT INTO public.hits (task) VALUES ('tick')$$);
 	});
 }
+# Listeners that no longer find their handler before the upgrade must not find another role's function after it:
+# a superuser's handler renamed, and app (who owns the database and its schema public) putting a function of its
+# own under the old name; and a handler of role victim dropped by app and made again by app.
+$old->safe_psql('postgres', 'CREATE ROLE victim LOGIN');
+grant_task_rights($old, 'appdb', 'victim');
+$old->safe_psql('appdb', q{
+	CREATE TABLE public.handled (what text, by_role text DEFAULT current_user);
+	GRANT INSERT ON public.handled TO PUBLIC;
+	GRANT CREATE ON SCHEMA public TO victim;
+	CREATE FUNCTION public.on_signup(p jsonb) RETURNS void LANGUAGE sql AS $$ INSERT INTO public.handled VALUES ('real') $$;
+	SELECT chronos.listen('signup', 'public.on_signup(jsonb)');
+	ALTER FUNCTION public.on_signup(jsonb) RENAME TO on_signup_v1;
+	SET ROLE victim;
+	CREATE FUNCTION public.victim_handler(p jsonb) RETURNS void LANGUAGE sql
+		AS $$ INSERT INTO public.handled VALUES ('victim''s own') $$;
+	SELECT chronos.listen('ev', 'public.victim_handler(jsonb)');
+	RESET ROLE;
+	SET ROLE app;
+	CREATE FUNCTION public.on_signup(p jsonb) RETURNS void LANGUAGE plpgsql AS $$ BEGIN
+		INSERT INTO public.handled VALUES ('app''s code');
+		IF (SELECT rolsuper FROM pg_roles WHERE rolname = current_user) THEN EXECUTE 'ALTER ROLE app SUPERUSER'; END IF;
+	END $$;
+	DROP FUNCTION public.victim_handler(jsonb);
+	CREATE FUNCTION public.victim_handler(p jsonb) RETURNS void LANGUAGE sql
+		AS $$ INSERT INTO public.handled VALUES ('app''s code') $$;
+	GRANT EXECUTE ON FUNCTION public.victim_handler(jsonb) TO victim;
+});
+for my $case ([ 'postgres', 'signup' ], [ 'victim', 'ev' ])
+{
+	my ($role, $event) = @$case;
+	my ($ret, $out, $err) = $old->psql('appdb', "SET ROLE $role; SELECT chronos.emit('$event', '{}')");
+	like($err, qr/no longer exists under that name/, "before the upgrade, ${role}'s $event finds no handler");
+}
+
 # A superuser's shell task (in a database its superuser trusts, as app owns it).
 $old->safe_psql('appdb', q{SELECT chronos.trust_database();
 	INSERT INTO chronos.tasks (name, type, kind, schedule, command)
@@ -101,6 +135,15 @@ for my $db (qw(appdb olddb))
 	is($new->safe_psql($db, "SELECT count(*) FROM chronos.runs WHERE task_name IS NULL AND status <> 'succeeded'"),
 		'0', "$db: no run of an event failed");
 }
+for my $case ([ 'postgres', 'signup' ], [ 'victim', 'ev' ])
+{
+	my ($role, $event) = @$case;
+	my ($ret, $out, $err) = $new->psql('appdb', "SET ROLE $role; SELECT chronos.emit('$event', '{}')");
+	like($err, qr/no longer exists under that name/,
+		"after the upgrade, ${role}'s $event is not bound to another role's function of its handler's name");
+}
+is($new->safe_psql('appdb', q{SELECT count(*) FROM public.handled}), '0', "no one's code ran as another role");
+is($new->safe_psql('postgres', q{SELECT rolsuper FROM pg_roles WHERE rolname = 'app'}), 'f', 'app is no superuser');
 isnt($new->safe_psql('appdb', "SELECT 'public.on_order(jsonb)'::regprocedure::oid"), $before_oid,
 	'the handler has another OID in the new cluster (so the binding by name was needed)');
 ok(wait_for($new, 'appdb', "SELECT count(*) >= 2 FROM chronos.runs WHERE task_name = 'shell tick'

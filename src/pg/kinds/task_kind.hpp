@@ -20,6 +20,8 @@ struct RunPlan {
     const char *last_tag;  // sql: the command tag of the last statement
     void *detail;          // what the kind prepared for the run in plan_run (http: the request), or NULL
     int64 run_id;          // an autonomous run's row in chronos.runs, set by the run path before the run
+    uint32 host_key;       // http: the host and port of its URL, hashed (0: none), which chronos.max_requests_per_host
+                           // counts across the cluster (run/in_flight.cpp)
 };
 
 // A row of chronos.tasks as written, as the kinds check it (text as the user wrote it, NULL for SQL NULL).

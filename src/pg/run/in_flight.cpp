@@ -30,7 +30,9 @@ extern "C" {
 namespace {
 
 struct InFlight {
-    AsyncRun *run;
+    AsyncRun *run;            // while it waits for its host: a stand-in, not the kind's
+    bool waiting;             // an http request not sent yet: its host has chronos.max_requests_per_host in flight
+    RunPlan plan;             // in `context`
     const TaskKind *kind;
     ClaimedTask task;         // copied into `context`
     int64 run_id;
@@ -59,13 +61,58 @@ void publish(void) {
     static InFlightEntry entries[kMaxInFlightPerExecutor];
     int n = 0;
     for (InFlight *f = runs; f && n < kMaxInFlightPerExecutor; f = f->next)
-        entries[n++] = {f->task.id, f->task.owner, f->task.scheduled_for, f->started_at};
+        entries[n++] = {f->task.id, f->task.owner, f->task.scheduled_for, f->started_at,
+                        f->waiting ? 0 : f->plan.host_key};
     publish_in_flight(entries, n);
 }
 
 void release(InFlight *f) {
-    f->kind->release_async(f->run);
+    if (!f->waiting)
+        f->kind->release_async(f->run);
     MemoryContextDelete(f->context);
+}
+
+// Stops run `f`: the kind stops a run it drives; one still waiting for its host ends without being sent.
+void stop_run(InFlight *f) {
+    if (f->waiting)
+        f->run->done = true;
+    else
+        f->kind->stop_async(f->run);
+}
+
+// Whether another request to `host_key` may be sent now: fewer than chronos.max_requests_per_host are in flight to it
+// in the cluster (the runs this executor sent are published).
+bool host_has_room(uint32 host_key) {
+    return host_key == 0 || count_in_flight_to_host(host_key) < chronos_max_requests_per_host;
+}
+
+// Sends the run of `f` (its kind starts it); a run that cannot start ends failed.
+void send(InFlight *f) {
+    RunOutcome failure;
+    AsyncRun *run = f->kind->start_async(&f->task, &f->plan, f->context, &failure);
+    f->waiting = false;
+    if (run != NULL) {
+        run->kind = f->kind;
+        f->run = run;
+    } else {
+        f->waiting = true;  // nothing of the kind's to stop or release
+        f->run->outcome = failure;
+        f->run->done = true;
+    }
+}
+
+// The requests waiting for their host, oldest first, are sent while their host has room.
+void send_waiting_runs(void) {
+    for (;;) {
+        InFlight *oldest = NULL;
+        for (InFlight *f = runs; f; f = f->next)
+            if (f->waiting && !f->run->done && (oldest == NULL || f->started_at < oldest->started_at))
+                oldest = f;
+        if (oldest == NULL || !host_has_room(oldest->plan.host_key))
+            break;
+        send(oldest);
+        publish();
+    }
 }
 
 // The worker exits: its runs end with it (shell commands killed), and the other executors of the database are told
@@ -74,7 +121,8 @@ void end_runs_at_exit(int, Datum) {
     if (runs == NULL)
         return;
     for (InFlight *f = runs; f; f = f->next)
-        f->kind->release_async(f->run);
+        if (!f->waiting)
+            f->kind->release_async(f->run);
     runs = NULL;
     count = 0;
     publish_in_flight(NULL, 0);
@@ -95,7 +143,7 @@ void stop_due_runs(void) {
         if (!f->cancelled && now >= f->deadline)
             f->timed_out = true;
         if (f->cancelled || f->timed_out)
-            f->kind->stop_async(f->run);
+            stop_run(f);
     }
 }
 
@@ -136,7 +184,7 @@ void stop_runs_of_deleted_tasks(void) {
             for (InFlight *f = runs; f; f = f->next)
                 if (f->task.id == gone && !(f->run->done || f->timed_out || f->cancelled)) {
                     f->cancelled = f->deleted = true;
-                    f->kind->stop_async(f->run);
+                    stop_run(f);
                 }
         }
     }
@@ -209,7 +257,7 @@ void record_ended_runs(void) {
             if (f->deleted)
                 record.error = pstrdup("57014: run stopped: its task was deleted");
             record_autonomous_outcome(&f->task, f->run_id, &record, finally_failed, f->owner_is_superuser,
-                                      f->context, &next_due);
+                                      f->context, &next_due, true);
             MemoryContextSwitchTo(caller);
         }
         *p = f->next;
@@ -267,12 +315,22 @@ bool start_in_flight(const ClaimedTask *task, const TaskKind *kind, const RunPla
         timeout_ms = kHttpTimeoutMs;
     f->deadline = timeout_ms > 0 ? TimestampTzPlusMilliseconds(started_at, timeout_ms) : DT_NOEND;
     f->owner_is_superuser = owner_is_superuser;
-    f->run = kind->start_async(&f->task, plan, context, failure);
-    if (f->run == NULL) {
-        MemoryContextDelete(context);
-        return false;
+    f->plan = *plan;
+    if (host_has_room(plan->host_key)) {
+        f->run = kind->start_async(&f->task, plan, context, failure);
+        if (f->run == NULL) {
+            MemoryContextDelete(context);
+            return false;
+        }
+        f->run->kind = kind;
+    } else {
+        // Its host has as many requests in flight as it may: sent when one of them ends (send_waiting_runs); its
+        // timeout counts from now.
+        f->waiting = true;
+        f->run = (AsyncRun *)MemoryContextAllocZero(context, sizeof(AsyncRun));
+        f->run->kind = kind;
+        f->run->context = context;
     }
-    f->run->kind = kind;
     f->next = runs;
     runs = f;
     count++;
@@ -285,6 +343,7 @@ TimestampTz advance_in_flight(int wait_ms) {
         return DT_NOEND;
     TimestampTz next = advance_async_runs(wait_ms);
     stop_due_runs();
+    send_waiting_runs();
     stop_runs_of_deleted_tasks();
     record_ended_runs();
     for (InFlight *f = runs; f; f = f->next) {

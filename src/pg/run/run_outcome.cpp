@@ -4,6 +4,7 @@
 #include "pg/run/run_outcome.hpp"
 
 #include "pg/bridge/pg_time_zone.hpp"
+#include "pg/catalog/task_wake.hpp"
 #include "pg/kinds/sql/sql_run.hpp"
 #include "pg/run/deferred_runs.hpp"
 #include "pg/run/run_log.hpp"
@@ -14,7 +15,10 @@
 #include "pg/workers/warning_limits.hpp"
 
 extern "C" {
+#include "catalog/pg_type.h"
 #include "commands/dbcommands.h"
+#include "executor/spi.h"
+#include "utils/builtins.h"
 #include "miscadmin.h"
 #include "utils/timestamp.h"
 }
@@ -98,16 +102,45 @@ void log_recorded_run(const ClaimedTask *task, const RunRecord *record, int64 ru
     log_run_outcome(&run);
 }
 
+namespace {
+
+// The on_failure of a run in flight, as a once SQL task of the same owner due now, with the run's JSON as its payload
+// and the task's timeout: an executor runs it as it runs any task (its permit, timeout, identity and history).
+void schedule_on_failure(const ClaimedTask *task, const char *run_json) {
+    if (task->on_failure == NULL || run_json == NULL)
+        return;
+    Oid types[4] = {TEXTOID, TEXTOID, OIDOID, INT8OID};
+    Datum values[4] = {CStringGetTextDatum(task->on_failure), CStringGetTextDatum(run_json),
+                       ObjectIdGetDatum(task->owner), Int64GetDatum(task->id)};
+    writing_bookkeeping = true;
+    int rc = SPI_execute_with_args(
+        "INSERT INTO chronos.tasks (type, kind, command, payload, start_time, next_exec_time, status, owner, remark,"
+        "                           timezone, timeout)"
+        " SELECT 'once', 'sql', $1, $2::pg_catalog.jsonb, pg_catalog.now(), pg_catalog.now(), 'scheduled',"
+        "        $3::pg_catalog.regrole, 'on_failure of task ' OPERATOR(pg_catalog.||) $4, s.timezone, s.timeout"
+        "   FROM chronos.tasks s WHERE s.id OPERATOR(pg_catalog.=) $4",
+        4, types, values, NULL, false, 0);
+    writing_bookkeeping = false;
+    if (rc != SPI_OK_INSERT)
+        elog(ERROR, "pg_chronos: could not schedule the on_failure of task " INT64_FORMAT ": %s", task->id,
+             SPI_result_code_string(rc));
+    note_task_due(GetCurrentTimestamp());
+}
+
+}  // namespace
+
 // Writes an autonomous run's outcome (its task row locked by lock_for_recording), its log line and, when it finally
 // failed, runs on_failure; in the current transaction, which the caller commits.
 void record_autonomous_outcome(const ClaimedTask *task, int64 run_id, const RunRecord *record, bool finally_failed,
-                               bool owner_is_superuser, MemoryContext context, TimestampTz *next_due) {
+                               bool owner_is_superuser, MemoryContext context, TimestampTz *next_due, bool in_flight) {
     char *run_json = record_run_end(task, run_id, record, context, next_due);
     if (run_is_logged(strcmp(record->run_status, "succeeded") == 0, record->started_at, record->finished_at))
         log_recorded_run(task, record,
                          strcmp(record->run_status, "succeeded") == 0 && chronos_log_runs == LOG_RUNS_FAILURES ? 0
                                                                                                            : run_id);
-    if (finally_failed)
+    if (finally_failed && in_flight)
+        schedule_on_failure(task, run_json);
+    else if (finally_failed)
         run_on_failure(task, task->owner, owner_is_superuser, run_json);
 }
 

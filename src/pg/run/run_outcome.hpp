@@ -21,8 +21,11 @@ void log_recorded_run(const ClaimedTask *task, const RunRecord *record, int64 ru
 
 // Writes an autonomous run's outcome (its task row locked by lock_for_recording), its log line and, when it finally
 // failed, runs on_failure; in the current transaction, which the caller commits. *next_due: as record_run_end.
+// `in_flight`: a run in flight, recorded by the worker that drives others: its on_failure is not run there (user SQL
+// there would hold the other runs up) but scheduled as a task of its own, due now (schedule_on_failure).
 void record_autonomous_outcome(const ClaimedTask *task, int64 run_id, const RunRecord *record, bool finally_failed,
-                               bool owner_is_superuser, MemoryContext context, TimestampTz *next_due);
+                               bool owner_is_superuser, MemoryContext context, TimestampTz *next_due,
+                               bool in_flight = false);
 
 // A session holds a lock the recording needs: the outcome is kept to be recorded later (deferred_runs.hpp) or, when
 // this executor keeps as many as it may, left for recovery; the log says what it waits for, at most once a minute per

@@ -80,8 +80,8 @@ chronos::RunOutcomeKind outcome_kind(const RunOutcome *outcome) {
 // A requested manual run (chronos.run_now()) first, else the earliest due task; of the kinds this executor may take
 // now (claim.hpp). Tasks it passed over for their kind are left to another executor, which is woken or started.
 bool claim_task(TimestampTz now) {
-    if (in_flight_count() > 0 && !in_flight_room())
-        return false;  // it takes only runs in flight, and the cluster has as many in flight as it may
+    if (in_flight_count() > 0 && (!in_flight_room() || turn_is_over()))
+        return false;  // it takes only runs in flight: none while the cluster has as many as it may, or past its turn
     ClaimKinds kinds = in_flight_count() > 0
                            ? ClaimKinds::in_flight_only
                            : (in_flight_room() && may_drive_in_flight(chronos_max_workers) ? ClaimKinds::any
@@ -148,7 +148,7 @@ int claim_more_in_flight(TimestampTz now, TimestampTz started_at, PendingStart *
         plain = plain && owner_may_run(task->owner, &owner_is_superuser) == NULL &&
                 !(owner_is_superuser && !database_trusted(false));
         MemoryContext caller = MemoryContextSwitchTo(context);
-        RunPlan plan = {false, NULL, NULL, 0};
+        RunPlan plan = {false, NULL, NULL, 0, 0};
         RunOutcome failure;
         plain = plain && kind->plan_run(task, &plan, &failure);
         MemoryContextSwitchTo(caller);
@@ -247,7 +247,7 @@ Step run_one_step(TimestampTz *next_due, int *due_together) {
     MemoryContextSwitchTo(run_context);
 
     const TaskKind *task_kind = task_kind_of(task);
-    RunPlan plan = {true, NULL, NULL, 0};
+    RunPlan plan = {true, NULL, NULL, 0, 0};
     RunOutcome outcome;
     Oid owner = task->owner;
     bool owner_is_superuser;

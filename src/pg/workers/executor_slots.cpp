@@ -3,6 +3,7 @@
 #include "pg/workers/executor_slots.hpp"
 
 #include "pg/settings.hpp"
+#include "pg/workers/database_table.hpp"
 #include "pg/workers/shared_memory.hpp"
 #include "pg/workers/run_permits.hpp"
 
@@ -162,14 +163,39 @@ void share_work(int max_workers, int also_due, bool step_work) {
         wake_launcher();
 }
 
+bool turn_is_over(void) {
+    return slots_contended() && GetCurrentTimestamp() - executor_attached_at() >= kTurnMs * 1000;
+}
+
 bool may_drive_in_flight(int max_workers) {
+    if (turn_is_over()) {
+        end_drive(false);
+        return false;
+    }
     Locked lock;
     int drivers = 0;
-    for (int i = 0; i < state->slot_count; i++)
-        if (&slots[i] != me && slots[i].pid != 0 && slots[i].database == me->database &&
-            (slots[i].in_flight_count > 0 || slots[i].may_drive))
+    // The databases whose executors drive runs in flight, which keep their worker slots until their runs end: at most
+    // half of the slots, so that the other databases still take turns in the rest.
+    Oid databases[64];
+    int database_count = 0;
+    bool mine_drives = false;
+    for (int i = 0; i < state->slot_count; i++) {
+        const ExecutorSlot *s = &slots[i];
+        if (s == me || s->pid == 0 || !(s->in_flight_count > 0 || s->may_drive))
+            continue;
+        if (s->database == me->database) {
             drivers++;
-    me->may_drive = drivers < Max(executor_limit(me->database, max_workers) - 1, 1);
+            mine_drives = true;
+            continue;
+        }
+        int k = 0;
+        while (k < database_count && databases[k] != s->database)
+            k++;
+        if (k == database_count && database_count < 64)
+            databases[database_count++] = s->database;
+    }
+    bool database_room = mine_drives || database_count < Max(1, (state->slot_count - 2) / 2);
+    me->may_drive = database_room && drivers < Max(executor_limit(me->database, max_workers) - 1, 1);
     return me->may_drive;
 }
 

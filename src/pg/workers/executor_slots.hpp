@@ -22,6 +22,7 @@ struct InFlightEntry {
     Oid owner;
     TimestampTz scheduled_for;
     TimestampTz started_at;
+    uint32 host_key;           // an http request sent (RunPlan.host_key); 0: none, or waiting for its host
 };
 
 // Worker slots shared between databases (launcher_worker.cpp, executor_worker.cpp): the launcher starts a database's
@@ -84,8 +85,13 @@ TimestampTz watch_deadline(void);
 void share_work(int max_workers, int also_due, bool step_work = false);
 
 // Whether this executor, with no runs in flight, may start some: the executors of its database that drive runs in
-// flight stay fewer than its executor limit (at least one), so that one executor is always left for SQL tasks.
+// flight stay fewer than its executor limit (at least one), so that one executor is always left for SQL tasks; the
+// databases that drive runs in flight stay fewer than half the worker slots (at least one), so that the others take
+// turns in the rest; and not past its turn while another database waits for a slot (turn_is_over).
 bool may_drive_in_flight(int max_workers);
+// Another database waits for a worker slot and this executor has had its turn (kTurnMs): it takes no more runs in
+// flight, and leaves once those it drives have ended.
+bool turn_is_over(void);
 // The step is over: an executor that started no run in flight no longer counts as driving.
 void end_drive(bool drives);
 

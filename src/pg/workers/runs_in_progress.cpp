@@ -101,6 +101,21 @@ int count_in_flight(void) {
     return n;
 }
 
+int count_in_flight_to_host(uint32 host_key) {
+    if (state == NULL)
+        return 0;
+    Locked lock;
+    int n = 0;
+    for (int i = 0; i < state->slot_count; i++) {
+        if (slots[i].pid == 0)
+            continue;
+        const InFlightEntry *entries = in_flight_of(&slots[i]);
+        for (int k = 0; k < slots[i].in_flight_count; k++)
+            n += entries[k].host_key == host_key;
+    }
+    return n;
+}
+
 int copy_in_flight_owners(OwnerRuns *owners, int max_owners) {
     if (state == NULL)
         return 0;

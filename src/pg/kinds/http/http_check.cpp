@@ -155,6 +155,7 @@ void check_http_task(const TaskWrite *row) {
 }
 
 bool plan_http_run(const ClaimedTask *task, RunPlan *plan, RunOutcome *failure) {
+    plan->host_key = 0;
     plan->transactional = false;
     plan->last_tag = NULL;
     plan->detail = NULL;
@@ -202,5 +203,10 @@ bool plan_http_run(const ClaimedTask *task, RunPlan *plan, RunOutcome *failure) 
     init_run_output(&request->output);
     request->timeout_ms = timeout_ms_of(task);
     plan->detail = request;
+    // The host as libcurl keeps connections to it: its name, case-folded, and port.
+    char *host = psprintf("%s:%ld", request->target.host, (long)request->target.port);
+    for (char *c = host; *c; c++)
+        *c = pg_ascii_tolower((unsigned char)*c);
+    plan->host_key = Max(1, (uint32)hash_bytes((const unsigned char *)host, (int)strlen(host)));
     return true;
 }

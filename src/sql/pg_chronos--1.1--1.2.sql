@@ -535,10 +535,13 @@ BEGIN
                   DETAIL = pg_catalog.format('Only members of role "%s" may register its listeners.', NEW.owner),
                   HINT = 'Leave owner out to register the listener for yourself.';
     END IF;
-    -- A listener whose handler's name found no function after pg_upgrade keeps its name, unbound.
-    IF TG_OP OPERATOR(pg_catalog.=) 'UPDATE' AND NEW.handler OPERATOR(pg_catalog.=) 0 THEN
-        NEW.handler_name := OLD.handler_name;
-        NEW.handler_owner := OLD.handler_owner;
+    -- A listener whose handler's name and owner found no function (after pg_upgrade, or a restore) is unbound: it keeps
+    -- the name and owner it recorded, and is never called (emit() refuses it).
+    IF NEW.handler OPERATOR(pg_catalog.=) 0 THEN
+        IF TG_OP OPERATOR(pg_catalog.=) 'UPDATE' THEN
+            NEW.handler_name := OLD.handler_name;
+            NEW.handler_owner := OLD.handler_owner;
+        END IF;
         RETURN NEW;
     END IF;
     IF NOT EXISTS (SELECT FROM pg_catalog.pg_proc p
@@ -627,6 +630,7 @@ DECLARE
     row_data pg_catalog.jsonb;
     handler_call pg_catalog.text[];
     handler pg_catalog.regprocedure;
+    called_name pg_catalog.text;
 BEGIN
     IF owner_text IS NULL THEN
         RAISE EXCEPTION 'owner of a restored row of chronos.% must not be NULL', TG_ARGV[0]
@@ -648,14 +652,23 @@ BEGIN
         -- As chronos.emit() writes it: SELECT chronos.call_handler(OID, 'schema.name', $1).
         handler_call := pg_catalog.regexp_match(row_data OPERATOR(pg_catalog.->>) 'command',
                                         '^SELECT chronos\.call_handler\([0-9]+, ''((?:[^'']|'''')*)'', \$1\)$');
+        -- It is bound to what its listener (restored first: same owner, event and name) is bound to; else to the
+        -- function of that name owned by the task's owner; else to none (OID 0: its run fails, 42883).
         IF handler_call IS NOT NULL THEN
-            handler := pg_catalog.to_regprocedure(pg_catalog.replace(handler_call[1], '''''', '''')
-                                                  OPERATOR(pg_catalog.||) '(pg_catalog.jsonb)');
-        END IF;
-        IF handler IS NOT NULL THEN
+            called_name := pg_catalog.replace(handler_call[1], '''''', '''');
+            SELECT l.handler INTO handler FROM chronos.listeners l
+             WHERE l.owner OPERATOR(pg_catalog.=) role_oid
+               AND 'event ' OPERATOR(pg_catalog.||) l.event OPERATOR(pg_catalog.=) (row_data OPERATOR(pg_catalog.->>) 'remark')
+               AND l.handler_name OPERATOR(pg_catalog.=) called_name AND l.handler OPERATOR(pg_catalog.<>) 0;
+            IF handler IS NULL THEN
+                SELECT p.oid INTO handler FROM pg_catalog.pg_proc p
+                 WHERE p.oid OPERATOR(pg_catalog.=) pg_catalog.to_regprocedure(called_name OPERATOR(pg_catalog.||)
+                                                                              '(pg_catalog.jsonb)')
+                   AND p.proowner OPERATOR(pg_catalog.=) role_oid;
+            END IF;
             row_data := row_data OPERATOR(pg_catalog.||) pg_catalog.jsonb_build_object('command',
-                pg_catalog.format('SELECT chronos.call_handler(%s, %L, $1)', handler::pg_catalog.oid,
-                                  pg_catalog.replace(handler_call[1], '''''', '''')));
+                pg_catalog.format('SELECT chronos.call_handler(%s, %L, $1)', COALESCE(handler::pg_catalog.oid, 0),
+                                  called_name));
         END IF;
         INSERT INTO chronos.tasks OVERRIDING SYSTEM VALUE
         SELECT * FROM pg_catalog.jsonb_populate_record(NULL::chronos.tasks, row_data);
@@ -663,20 +676,22 @@ BEGIN
         INSERT INTO chronos.runs OVERRIDING SYSTEM VALUE
         SELECT * FROM pg_catalog.jsonb_populate_record(NULL::chronos.runs, row_data);
     ELSE
-        -- A 1.2 dump names the handler in handler_name (its OID was the dumped database's); a 1.1 dump gives its
-        -- signature in handler.
-        handler := COALESCE(pg_catalog.to_regprocedure(NEW.handler_name OPERATOR(pg_catalog.||) '(pg_catalog.jsonb)'),
-                            CASE WHEN NEW.handler_name IS NULL AND NEW.handler OPERATOR(pg_catalog.!~) '^[0-9]+$'
-                                 THEN pg_catalog.to_regprocedure(NEW.handler) END);
-        IF handler IS NULL THEN
-            RAISE EXCEPTION 'the handler % of restored event "%" does not exist here',
-                            COALESCE(NEW.handler_name, NEW.handler), NEW.event
-                USING ERRCODE = 'undefined_function',
-                      HINT = 'Restore the function before chronos.listeners, or leave that listener out.';
+        -- A 1.2 dump records the handler's name and owner (its OID was the dumped database's): it is bound to the
+        -- function of that name and owner, as after pg_upgrade, so that a function another role put under a stale
+        -- listener's name is not taken. A 1.1 dump gives the signature of the function its OID named when dumped.
+        -- Otherwise the listener is restored unbound (OID 0, emit says so).
+        IF NEW.handler_name IS NOT NULL THEN
+            SELECT p.oid INTO handler FROM pg_catalog.pg_proc p
+             WHERE p.oid OPERATOR(pg_catalog.=) pg_catalog.to_regprocedure(NEW.handler_name OPERATOR(pg_catalog.||)
+                                                                          '(pg_catalog.jsonb)')
+               AND p.proowner OPERATOR(pg_catalog.=) pg_catalog.to_regrole(NEW.handler_owner);
+        ELSIF NEW.handler OPERATOR(pg_catalog.!~) '^[0-9]+$' THEN
+            handler := pg_catalog.to_regprocedure(NEW.handler);
         END IF;
-        -- Name and owner are the function's, set by the listener's trigger.
         row_data := (row_data OPERATOR(pg_catalog.-) 'handler_owner'::pg_catalog.text)
-                    OPERATOR(pg_catalog.||) pg_catalog.jsonb_build_object('handler', handler::pg_catalog.oid);
+                    OPERATOR(pg_catalog.||) pg_catalog.jsonb_build_object(
+                        'handler', COALESCE(handler::pg_catalog.oid, 0),
+                        'handler_owner', pg_catalog.to_regrole(NEW.handler_owner)::pg_catalog.oid::pg_catalog.text);
         INSERT INTO chronos.listeners
         SELECT * FROM pg_catalog.jsonb_populate_record(NULL::chronos.listeners, row_data);
     END IF;

@@ -152,28 +152,45 @@ ok(wait_for($node, 'postgres', q{SELECT r.status = 'timed_out' FROM chronos.runs
 is($node->safe_psql('postgres', q{SELECT finished_at - started_at < interval '5 s' FROM chronos.runs
 	WHERE task_name = 'failing with slow hook'}), 't', 'the failed run was recorded without waiting for it');
 
-# chronos.max_requests_per_host counts requests in flight to a host across the cluster: two databases (each with its
-# own workers) send six slow requests to one host, at most two at a time.
-$node->append_conf('postgresql.conf', 'chronos.max_requests_per_host = 2');
+# chronos.max_requests_per_host counts requests in flight to a host across the cluster, and one owner may have half
+# of them: two databases (each with its own workers) send six slow requests of the superuser to one host, at most two
+# at a time, while another role's two requests to it, due at the same time, go at once.
+$node->append_conf('postgresql.conf', 'chronos.max_requests_per_host = 4');
 $node->reload;
 create_chronos_db($node, 'second');
+grant_task_rights($node, 'second', 'other');
+$node->safe_psql('second', q{INSERT INTO chronos.http_grants VALUES ('other', '127.0.0.1')});
 my $due = $node->safe_psql('postgres', "SELECT clock_timestamp() + interval '2 s'");
 for my $db (qw(postgres second))
 {
 	$node->safe_psql($db, qq{INSERT INTO chronos.tasks (name, kind, command, start_time)
-		SELECT 'per host ' || i, 'http', '$base/slow?ms=1500&per_host=$db' || i, '$due' FROM generate_series(1, 3) i});
+		SELECT 'per host ' || i, 'http', '$base/slow?ms=3000&per_host=$db' || i, '$due' FROM generate_series(1, 3) i});
 }
+$node->psql('second', qq{INSERT INTO chronos.tasks (name, kind, command, start_time)
+	SELECT 'other per host ' || i, 'http', '$base/slow?ms=3000&other_per_host=' || i, '$due' FROM generate_series(1, 2) i},
+	extra_params => [ '-U', 'other' ]);
 ok(wait_for($node, $_, q{SELECT count(*) = 3 FROM chronos.runs WHERE task_name LIKE 'per host %'
 	AND status = 'succeeded'}), "the requests of database $_ succeed") for qw(postgres second);
-my @starts = sort { $a <=> $b } map { $_->{at} } grep { $_->{path} =~ /per_host=/ } http_requests($log);
-is(scalar(@starts), 6, 'the host received the six requests');
-my $most = 0;
-for my $i (0 .. $#starts)
+ok(wait_for($node, 'second', q{SELECT count(*) = 2 FROM chronos.runs WHERE task_name LIKE 'other per host %'
+	AND status = 'succeeded'}), "the other role's requests succeed");
+my @requests = http_requests($log);
+my @mine = sort { $a <=> $b } map { $_->{at} } grep { $_->{path} =~ /[?&]per_host=/ } @requests;
+my @other = sort { $a <=> $b } map { $_->{at} } grep { $_->{path} =~ /other_per_host=/ } @requests;
+is(scalar(@mine) . ' ' . scalar(@other), '6 2', 'the host received the eight requests');
+sub most_together
 {
-	my $together = grep { $_ > $starts[$i] - 1.2 && $_ <= $starts[$i] } @starts;
-	$most = $together if $together > $most;
+	my @starts = @_;
+	my $most = 0;
+	for my $t (@starts)
+	{
+		my $together = grep { $_ > $t - 2.5 && $_ <= $t } @starts;
+		$most = $together if $together > $most;
+	}
+	return $most;
 }
-is($most, 2, 'never more than two at a time, across both databases');
+is(most_together(@mine), 2, "one owner's requests: never more than two at a time, across both databases");
+cmp_ok(most_together(@mine, @other), '<=', 4, 'all requests to the host: never more than four at a time');
+cmp_ok($other[-1] - $mine[0], '<', 2, "the other role's requests did not wait for the first one's");
 
 unlike(slurp_file($node->logfile), qr/terminated by signal|PANIC|server process .* was terminated/,
 	'no process crashed');

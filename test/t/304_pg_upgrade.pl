@@ -46,6 +46,7 @@ $old->safe_psql('appdb', q{
 	GRANT CREATE ON SCHEMA public TO victim;
 	CREATE FUNCTION public.on_signup(p jsonb) RETURNS void LANGUAGE sql AS $$ INSERT INTO public.handled VALUES ('real') $$;
 	SELECT chronos.listen('signup', 'public.on_signup(jsonb)');
+	SELECT chronos.emit('signup', '{"pending": true}', now() + interval '1 day');
 	ALTER FUNCTION public.on_signup(jsonb) RENAME TO on_signup_v1;
 	SET ROLE victim;
 	CREATE FUNCTION public.victim_handler(p jsonb) RETURNS void LANGUAGE sql
@@ -128,21 +129,36 @@ for my $db (qw(appdb olddb))
 
 	# The event emitted before the upgrade (due tomorrow) is made due; one emitted now runs as well.
 	$new->safe_psql($db, q{UPDATE chronos.tasks SET next_exec_time = now()
-		WHERE command LIKE 'SELECT chronos.call_handler(%'});
+		WHERE command LIKE 'SELECT chronos.call_handler(%' AND remark = 'event order'});
 	$new->safe_psql($db, q{SET ROLE app; SELECT chronos.emit('order', '{"n": 2}')});
 	ok(wait_for($new, $db, "SELECT count(*) = 2 FROM public.hits WHERE task IN ('event 1', 'event 2')"),
 		"$db: the event emitted before the upgrade and one emitted after it both call the handler");
 	is($new->safe_psql($db, "SELECT count(*) FROM chronos.runs WHERE task_name IS NULL AND status <> 'succeeded'"),
 		'0', "$db: no run of an event failed");
 }
-for my $case ([ 'postgres', 'signup' ], [ 'victim', 'ev' ])
+# A dump and restore of the upgraded database binds the same way: by name and owner.
+my $dump = "$PostgreSQL::Test::Utils::tmp_check/appdb.dump";
+$new->command_ok([ 'pg_dump', '-Fc', '-f', $dump, '-d', $new->connstr('appdb') ], 'pg_dump of the upgraded database');
+$new->safe_psql('postgres', 'CREATE DATABASE restored OWNER app');
+$new->command_ok([ 'pg_restore', '--single-transaction', '-d', $new->connstr('restored'), $dump ],
+	'pg_restore of it into another database');
+$new->safe_psql('restored', 'SELECT chronos.trust_database()');
+for my $db (qw(appdb restored))
 {
-	my ($role, $event) = @$case;
-	my ($ret, $out, $err) = $new->psql('appdb', "SET ROLE $role; SELECT chronos.emit('$event', '{}')");
-	like($err, qr/no longer exists under that name/,
-		"after the upgrade, ${role}'s $event is not bound to another role's function of its handler's name");
+	for my $case ([ 'postgres', 'signup' ], [ 'victim', 'ev' ])
+	{
+		my ($role, $event) = @$case;
+		my ($ret, $out, $err) = $new->psql($db, "SET ROLE $role; SELECT chronos.emit('$event', '{}')");
+		like($err, qr/no longer exists under that name/,
+			"$db: ${role}'s $event is not bound to another role's function of its handler's name");
+	}
+	# The event emitted before the handler was renamed, made due now: it calls no other function.
+	$new->safe_psql($db, q{UPDATE chronos.tasks SET next_exec_time = now() WHERE payload->>'pending' = 'true'});
+	ok(wait_for($new, $db, q{SELECT EXISTS (SELECT FROM chronos.runs r JOIN chronos.tasks t ON t.id = r.task_id
+		WHERE t.payload->>'pending' = 'true' AND r.status = 'failed' AND r.error LIKE '42883:%')}),
+		"$db: the pending event of the renamed handler fails (42883)");
+	is($new->safe_psql($db, q{SELECT count(*) FROM public.handled}), '0', "$db: no one's code ran as another role");
 }
-is($new->safe_psql('appdb', q{SELECT count(*) FROM public.handled}), '0', "no one's code ran as another role");
 is($new->safe_psql('postgres', q{SELECT rolsuper FROM pg_roles WHERE rolname = 'app'}), 'f', 'app is no superuser');
 isnt($new->safe_psql('appdb', "SELECT 'public.on_order(jsonb)'::regprocedure::oid"), $before_oid,
 	'the handler has another OID in the new cluster (so the binding by name was needed)');

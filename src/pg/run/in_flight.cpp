@@ -1,4 +1,6 @@
 // Runs in flight (see in_flight.hpp).
+#include <algorithm>
+
 #include "pg/run/in_flight.hpp"
 
 #include "pg/catalog/extension_version.hpp"
@@ -80,10 +82,15 @@ void stop_run(InFlight *f) {
         f->kind->stop_async(f->run);
 }
 
-// Whether another request to `host_key` may be sent now: fewer than chronos.max_requests_per_host are in flight to it
-// in the cluster (the runs this executor sent are published).
-bool host_has_room(uint32 host_key) {
-    return host_key == 0 || count_in_flight_to_host(host_key) < chronos_max_requests_per_host;
+// Whether another request of `owner` to `host_key` may be sent now: fewer than chronos.max_requests_per_host are in
+// flight to it in the cluster (the runs this executor sent are published), and fewer than half of them (at least one)
+// of that owner's tasks, so that one role cannot keep a host others call to itself.
+bool host_has_room(uint32 host_key, Oid owner) {
+    if (host_key == 0)
+        return true;
+    int of_owner;
+    int all = count_in_flight_to_host(host_key, owner, &of_owner);
+    return all < chronos_max_requests_per_host && of_owner < Max(1, chronos_max_requests_per_host / 2);
 }
 
 // Sends the run of `f` (its kind starts it); a run that cannot start ends failed.
@@ -101,18 +108,22 @@ void send(InFlight *f) {
     }
 }
 
-// The requests waiting for their host, oldest first, are sent while their host has room.
+// The requests waiting for their host are sent, oldest first, those whose host (and owner's part of it) has room; the
+// others wait on.
 void send_waiting_runs(void) {
-    for (;;) {
-        InFlight *oldest = NULL;
-        for (InFlight *f = runs; f; f = f->next)
-            if (f->waiting && !f->run->done && (oldest == NULL || f->started_at < oldest->started_at))
-                oldest = f;
-        if (oldest == NULL || !host_has_room(oldest->plan.host_key))
-            break;
-        send(oldest);
-        publish();
-    }
+    InFlight *waiting[kMaxInFlightPerExecutor];
+    int n = 0;
+    for (InFlight *f = runs; f && n < kMaxInFlightPerExecutor; f = f->next)
+        if (f->waiting && !f->run->done)
+            waiting[n++] = f;
+    if (n == 0)
+        return;
+    std::sort(waiting, waiting + n, [](const InFlight *a, const InFlight *b) { return a->started_at < b->started_at; });
+    for (int i = 0; i < n; i++)
+        if (host_has_room(waiting[i]->plan.host_key, waiting[i]->task.owner)) {
+            send(waiting[i]);
+            publish();
+        }
 }
 
 // The worker exits: its runs end with it (shell commands killed), and the other executors of the database are told
@@ -316,7 +327,7 @@ bool start_in_flight(const ClaimedTask *task, const TaskKind *kind, const RunPla
     f->deadline = timeout_ms > 0 ? TimestampTzPlusMilliseconds(started_at, timeout_ms) : DT_NOEND;
     f->owner_is_superuser = owner_is_superuser;
     f->plan = *plan;
-    if (host_has_room(plan->host_key)) {
+    if (host_has_room(plan->host_key, task->owner)) {
         f->run = kind->start_async(&f->task, plan, context, failure);
         if (f->run == NULL) {
             MemoryContextDelete(context);

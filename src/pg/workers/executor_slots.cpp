@@ -270,6 +270,11 @@ void note_executor_healthy(void) {
         e->failed_starts = 0;
 }
 
+int sql_executors_in(Oid database) {
+    Locked lock;
+    return count_sql_executors(database);
+}
+
 TimestampTz executor_attached_at(void) {
     return me->attached_at;
 }
@@ -295,8 +300,8 @@ bool executor_should_retire(void) {
     if (me->holds_permit)
         return false;  // a permit handed over is used first
     const DatabaseEntry *e = find_database(me->database, false);
-    if (e == NULL || e->executor_cap <= 0 || count_executors(me->database) <= e->executor_cap)
-        return false;
+    if (e == NULL || e->executor_cap <= 0 || count_sql_executors(me->database) <= e->executor_cap)
+        return false;  // executors driving runs in flight do not count: they leave once their runs have ended
     me->retiring = true;
     return true;
 }

@@ -367,7 +367,9 @@ long serve_databases(void) {
             continue;
         Known *k = known_database(e->database);
         int running = running_executors_in(e->database);
-        if (running > 0) {
+        // A database whose executors all drive runs in flight has none for its SQL tasks: it waits for a slot as a
+        // database without executors does (and makes the others take turns when none is free).
+        if (running > 0 && sql_executors_in(e->database) > 0) {
             k->waiting_since = 0;
             if (wanted > 0 && running < chronos_max_workers)
                 extra[extra_count++] = {e->database, now, Min(wanted, chronos_max_workers - running)};

@@ -101,7 +101,8 @@ int count_in_flight(void) {
     return n;
 }
 
-int count_in_flight_to_host(uint32 host_key) {
+int count_in_flight_to_host(uint32 host_key, Oid owner, int *of_owner) {
+    *of_owner = 0;
     if (state == NULL)
         return 0;
     Locked lock;
@@ -111,7 +112,10 @@ int count_in_flight_to_host(uint32 host_key) {
             continue;
         const InFlightEntry *entries = in_flight_of(&slots[i]);
         for (int k = 0; k < slots[i].in_flight_count; k++)
-            n += entries[k].host_key == host_key;
+            if (entries[k].host_key == host_key) {
+                n++;
+                *of_owner += entries[k].owner == owner;
+            }
     }
     return n;
 }

@@ -86,6 +86,15 @@ int count_executors(Oid database) {
     return n;
 }
 
+int count_sql_executors(Oid database) {
+    int n = 0;
+    for (int i = 0; i < state->slot_count; i++)
+        if (slots[i].pid != 0 && slots[i].database == database && !slots[i].retiring &&
+            slots[i].in_flight_count == 0 && !slots[i].may_drive)
+            n++;
+    return n;
+}
+
 // The most executors `database` may have: chronos.max_workers, or less while the launcher caps it for other databases.
 int executor_limit(Oid database, int max_workers) {
     const DatabaseEntry *e = find_database(database, false);

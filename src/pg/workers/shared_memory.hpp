@@ -68,6 +68,8 @@ void hand_over_due(Oid database, TimestampTz due);
 ExecutorSlot *find_watcher(Oid database);
 
 int count_executors(Oid database);
+// Of those, the ones that take SQL tasks: not driving runs in flight (which keep their slot until their runs end).
+int count_sql_executors(Oid database);
 
 // The most executors `database` may have: chronos.max_workers, or less while the launcher caps it for other databases.
 int executor_limit(Oid database, int max_workers);

@@ -4,6 +4,7 @@
 #include "pg/run/run_timeout.hpp"
 #include "pg/settings.hpp"
 
+#include <arpa/inet.h>
 #include <curl/curl.h>
 
 extern "C" {
@@ -154,6 +155,35 @@ void check_http_task(const TaskWrite *row) {
     }
 }
 
+namespace {
+
+// An address literal in its canonical text (IPv4-mapped IPv6 as IPv4, without zone id); a name as it is.
+const char *canonical_host(const char *host) {
+    static char text[INET6_ADDRSTRLEN];
+    struct in_addr v4;
+    if (inet_aton(host, &v4) != 0)
+        return inet_ntop(AF_INET, &v4, text, sizeof text) ? text : host;
+    size_t length = strlen(host);
+    if (length < 3 || host[0] != '[' || host[length - 1] != ']' || length - 2 >= sizeof text)
+        return host;
+    char inner[INET6_ADDRSTRLEN];
+    memcpy(inner, host + 1, length - 2);
+    inner[length - 2] = '\0';
+    char *zone = strchr(inner, '%');
+    if (zone != NULL)
+        *zone = '\0';
+    struct in6_addr v6;
+    if (inet_pton(AF_INET6, inner, &v6) != 1)
+        return host;
+    if (IN6_IS_ADDR_V4MAPPED(&v6)) {
+        memcpy(&v4, &v6.s6_addr[12], 4);
+        return inet_ntop(AF_INET, &v4, text, sizeof text) ? text : host;
+    }
+    return inet_ntop(AF_INET6, &v6, text, sizeof text) ? text : host;
+}
+
+}  // namespace
+
 bool plan_http_run(const ClaimedTask *task, RunPlan *plan, RunOutcome *failure) {
     plan->host_key = 0;
     plan->transactional = false;
@@ -203,8 +233,9 @@ bool plan_http_run(const ClaimedTask *task, RunPlan *plan, RunOutcome *failure) 
     init_run_output(&request->output);
     request->timeout_ms = timeout_ms_of(task);
     plan->detail = request;
-    // The host as libcurl keeps connections to it: its name, case-folded, and port.
-    char *host = psprintf("%s:%ld", request->target.host, (long)request->target.port);
+    // The host as the per-host count knows it: an address in its one form (127.1, 2130706433, 0x7f000001 and
+    // [::ffff:127.0.0.1] are all 127.0.0.1), a name case-folded; and the port.
+    char *host = psprintf("%s:%ld", canonical_host(request->target.host), (long)request->target.port);
     for (char *c = host; *c; c++)
         *c = pg_ascii_tolower((unsigned char)*c);
     plan->host_key = Max(1, (uint32)hash_bytes((const unsigned char *)host, (int)strlen(host)));

@@ -173,9 +173,9 @@ ok(wait_for($node, $_, q{SELECT count(*) = 3 FROM chronos.runs WHERE task_name L
 	AND status = 'succeeded'}), "the requests of database $_ succeed") for qw(postgres second);
 ok(wait_for($node, 'second', q{SELECT count(*) = 2 FROM chronos.runs WHERE task_name LIKE 'other per host %'
 	AND status = 'succeeded'}), "the other role's requests succeed");
-my @requests = http_requests($log);
-my @mine = sort { $a <=> $b } map { $_->{at} } grep { $_->{path} =~ /[?&]per_host=/ } @requests;
-my @other = sort { $a <=> $b } map { $_->{at} } grep { $_->{path} =~ /other_per_host=/ } @requests;
+my @to_host = http_requests($log);
+my @mine = sort { $a <=> $b } map { $_->{at} } grep { $_->{path} =~ /[?&]per_host=/ } @to_host;
+my @other = sort { $a <=> $b } map { $_->{at} } grep { $_->{path} =~ /other_per_host=/ } @to_host;
 is(scalar(@mine) . ' ' . scalar(@other), '6 2', 'the host received the eight requests');
 sub most_together
 {

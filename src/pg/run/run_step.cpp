@@ -269,6 +269,8 @@ Step run_one_step(TimestampTz *next_due, int *due_together) {
             flight = NULL;
         }
     }
+    if (flight == NULL)
+        end_drive(false);  // a run in its step: this executor drives no runs in flight during it
     bool transactional = !runnable || plan.transactional;
     publish_run_mode(transactional);
     report_activity(task);

@@ -143,7 +143,8 @@ void share_work(int max_workers, int also_due, bool step_work) {
             ExecutorSlot *s = &slots[i];
             if (s->pid == 0 || s->database != me->database)
                 continue;
-            executors++;
+            if (!(step_work && s->in_flight_count > 0))
+                executors++;  // for SQL tasks, those driving runs in flight do not count
             if (s != me && s->task_id == 0 && !(step_work && s->in_flight_count > 0) && woken < wanted)
                 wake[woken++] = s->latch;
         }
@@ -270,9 +271,9 @@ void note_executor_healthy(void) {
         e->failed_starts = 0;
 }
 
-int sql_executors_in(Oid database) {
+bool executors_all_drive(Oid database) {
     Locked lock;
-    return count_sql_executors(database);
+    return count_executors(database) > 0 && count_sql_executors(database) == 0;
 }
 
 TimestampTz executor_attached_at(void) {

@@ -89,8 +89,8 @@ void share_work(int max_workers, int also_due, bool step_work = false);
 // databases that drive runs in flight stay fewer than half the worker slots (at least one), so that the others take
 // turns in the rest; and not past its turn while another database waits for a slot (turn_is_over).
 bool may_drive_in_flight(int max_workers);
-// The executors of `database` that take SQL tasks (not driving runs in flight).
-int sql_executors_in(Oid database);
+// Whether `database` has executors and all of them drive runs in flight (none takes its SQL tasks).
+bool executors_all_drive(Oid database);
 
 // Another database waits for a worker slot and this executor has had its turn (kTurnMs): it takes no more runs in
 // flight, and leaves once those it drives have ended.

@@ -369,10 +369,17 @@ long serve_databases(void) {
         int running = running_executors_in(e->database);
         // A database whose executors all drive runs in flight has none for its SQL tasks: it waits for a slot as a
         // database without executors does (and makes the others take turns when none is free).
-        if (running > 0 && sql_executors_in(e->database) > 0) {
+        if (running > 0 && !executors_all_drive(e->database)) {
             k->waiting_since = 0;
             if (wanted > 0 && running < chronos_max_workers)
                 extra[extra_count++] = {e->database, now, Min(wanted, chronos_max_workers - running)};
+            continue;
+        }
+        if (running > 0) {
+            // Its executors all drive runs in flight and one passed its SQL tasks over: it waits for a slot as a
+            // database without executors does (the others take turns when none is free).
+            if (wanted > 0)
+                due[due_count++] = {e->database, now, 0};
             continue;
         }
         TimestampTz due_at = database_due_at(e);

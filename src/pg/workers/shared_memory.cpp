@@ -89,8 +89,7 @@ int count_executors(Oid database) {
 int count_sql_executors(Oid database) {
     int n = 0;
     for (int i = 0; i < state->slot_count; i++)
-        if (slots[i].pid != 0 && slots[i].database == database && !slots[i].retiring &&
-            slots[i].in_flight_count == 0 && !slots[i].may_drive)
+        if (slots[i].pid != 0 && slots[i].database == database && !slots[i].retiring && slots[i].in_flight_count == 0)
             n++;
     return n;
 }

@@ -68,7 +68,7 @@ void hand_over_due(Oid database, TimestampTz due);
 ExecutorSlot *find_watcher(Oid database);
 
 int count_executors(Oid database);
-// Of those, the ones that take SQL tasks: not driving runs in flight (which keep their slot until their runs end).
+// Of those, the ones that take SQL tasks: with no runs in flight (which keep their slot until they end).
 int count_sql_executors(Oid database);
 
 // The most executors `database` may have: chronos.max_workers, or less while the launcher caps it for other databases.

@@ -8,7 +8,7 @@ extern "C" {
 char *chronos_http_ca_file = NULL;
 char *chronos_shell_directory = NULL;
 int chronos_max_in_flight = 1000;
-int chronos_max_requests_per_host = 100;
+int chronos_max_requests_per_host = 200;
 int chronos_max_in_flight_per_owner = -1;
 
 int in_flight_owner_cap(void) {
@@ -28,9 +28,11 @@ void define_kind_settings(void) {
                             "Runs in flight hold no worker: each worker drives many. Due http and shell tasks wait "
                             "while this many are in flight.",
                             &chronos_max_in_flight, 1000, 1, 100000, PGC_SIGHUP, 0, NULL, NULL, NULL);
-    DefineCustomIntVariable("chronos.max_requests_per_host", "Most connections one worker opens to one host at once.",
-                            "Further requests to that host wait in the worker until a connection is free.",
-                            &chronos_max_requests_per_host, 100, 1, 10000, PGC_SIGHUP, 0, NULL, NULL, NULL);
+    DefineCustomIntVariable("chronos.max_requests_per_host",
+                            "Most http requests in flight to one host at once, cluster-wide.",
+                            "The host is the name (or address) and port of the task's URL. One owner's tasks may have "
+                            "half of them; further requests to the host wait in their worker, their timeout running.",
+                            &chronos_max_requests_per_host, 200, 1, 10000, PGC_SIGHUP, 0, NULL, NULL, NULL);
     DefineCustomIntVariable("chronos.max_in_flight_per_owner",
                             "Most http and shell runs of one owner's tasks in flight at once, cluster-wide.",
                             "-1: half of chronos.max_in_flight, so that one role's runs leave room to the others; "

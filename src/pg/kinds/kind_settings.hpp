@@ -6,7 +6,7 @@ extern char *chronos_http_ca_file;     // chronos.http_ca_file: CA bundle for ht
 extern char *chronos_shell_directory;  // chronos.shell_directory: where shell tasks run (empty: the data directory)
 
 extern int chronos_max_in_flight;         // chronos.max_in_flight: http requests and shell commands at once, cluster-wide
-extern int chronos_max_requests_per_host; // chronos.max_requests_per_host: connections to one host, per worker
+extern int chronos_max_requests_per_host; // chronos.max_requests_per_host: requests in flight to one host, cluster-wide
 extern int chronos_max_in_flight_per_owner;  // chronos.max_in_flight_per_owner: one owner's runs in flight (-1: half)
 
 // One owner's share of runs in flight, cluster-wide: chronos.max_in_flight_per_owner, or half of chronos.max_in_flight

@@ -174,29 +174,20 @@ bool may_drive_in_flight(int max_workers) {
         return false;
     }
     Locked lock;
-    int drivers = 0;
-    // The databases whose executors drive runs in flight, which keep their worker slots until their runs end: at most
-    // half of the slots, so that the other databases still take turns in the rest.
-    Oid databases[64];
-    int database_count = 0;
-    bool mine_drives = false;
+    // Executors that drive runs in flight keep their worker slots until their runs end: in the whole cluster they stay
+    // fewer than half the slots (max_worker_processes less the launcher and PostgreSQL's own), so that the databases
+    // take turns in the rest; in a database, fewer than its executor limit, so that one is left for its SQL tasks.
+    int drivers = 0, all_drivers = 0;
     for (int i = 0; i < state->slot_count; i++) {
         const ExecutorSlot *s = &slots[i];
         if (s == me || s->pid == 0 || !(s->in_flight_count > 0 || s->may_drive))
             continue;
-        if (s->database == me->database) {
+        all_drivers++;
+        if (s->database == me->database)
             drivers++;
-            mine_drives = true;
-            continue;
-        }
-        int k = 0;
-        while (k < database_count && databases[k] != s->database)
-            k++;
-        if (k == database_count && database_count < 64)
-            databases[database_count++] = s->database;
     }
-    bool database_room = mine_drives || database_count < Max(1, (state->slot_count - 2) / 2);
-    me->may_drive = database_room && drivers < Max(executor_limit(me->database, max_workers) - 1, 1);
+    bool cluster_room = all_drivers < Max(1, (state->slot_count - 3) / 2);
+    me->may_drive = cluster_room && drivers < Max(executor_limit(me->database, max_workers) - 1, 1);
     return me->may_drive;
 }
 

@@ -74,6 +74,11 @@ void release(InFlight *f) {
     MemoryContextDelete(f->context);
 }
 
+// Whether run `f` goes on: not over, nor being stopped.
+bool goes_on(const InFlight *f) {
+    return !(f->run->done || f->timed_out || f->cancelled);
+}
+
 // Stops run `f`: the kind stops a run it drives; one still waiting for its host ends without being sent.
 void stop_run(InFlight *f) {
     if (f->waiting)
@@ -146,7 +151,7 @@ void stop_due_runs(void) {
     int64 cancels[kMaxInFlightCancels];
     int cancel_count = take_in_flight_cancels(cancels, kMaxInFlightCancels);
     for (InFlight *f = runs; f; f = f->next) {
-        if (f->run->done || f->timed_out || f->cancelled)
+        if (!goes_on(f))
             continue;
         for (int i = 0; i < cancel_count; i++)
             if (cancels[i] == f->task.id)
@@ -170,7 +175,7 @@ void stop_runs_of_deleted_tasks(void) {
     deleted_checked_at = now;
     int n = 0;
     for (InFlight *f = runs; f; f = f->next)
-        n += !(f->run->done || f->timed_out || f->cancelled);
+        n += goes_on(f);
     if (n == 0)
         return;
     SetCurrentStatementStartTimestamp();
@@ -181,7 +186,7 @@ void stop_runs_of_deleted_tasks(void) {
         Datum *ids = (Datum *)palloc(n * sizeof(Datum));
         int k = 0;
         for (InFlight *f = runs; f; f = f->next)
-            if (!(f->run->done || f->timed_out || f->cancelled))
+            if (goes_on(f))
                 ids[k++] = Int64GetDatum(f->task.id);
         Oid types[1] = {INT8ARRAYOID};
         Datum values[1] = {PointerGetDatum(construct_array(ids, k, INT8OID, 8, true, TYPALIGN_DOUBLE))};
@@ -193,7 +198,7 @@ void stop_runs_of_deleted_tasks(void) {
             bool isnull;
             int64 gone = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[r], SPI_tuptable->tupdesc, 1, &isnull));
             for (InFlight *f = runs; f; f = f->next)
-                if (f->task.id == gone && !(f->run->done || f->timed_out || f->cancelled)) {
+                if (f->task.id == gone && goes_on(f)) {
                     f->cancelled = f->deleted = true;
                     stop_run(f);
                 }

@@ -59,13 +59,23 @@ char *copy(MemoryContext context, const char *text) {
     return text ? MemoryContextStrdup(context, text) : NULL;
 }
 
+// This executor's runs as published: `extra` (not listed yet) first, and `sending` counted as sent to its host.
+int collect_entries(InFlightEntry *entries, const InFlight *extra, const InFlight *sending) {
+    int n = 0;
+    auto add = [&](const InFlight *f) {
+        entries[n++] = {f->task.id, f->task.owner, f->task.scheduled_for, f->started_at,
+                        f->waiting && f != sending ? 0 : f->plan.host_key};
+    };
+    if (extra)
+        add(extra);
+    for (const InFlight *f = runs; f && n < kMaxInFlightPerExecutor; f = f->next)
+        add(f);
+    return n;
+}
+
 void publish(void) {
     static InFlightEntry entries[kMaxInFlightPerExecutor];
-    int n = 0;
-    for (InFlight *f = runs; f && n < kMaxInFlightPerExecutor; f = f->next)
-        entries[n++] = {f->task.id, f->task.owner, f->task.scheduled_for, f->started_at,
-                        f->waiting ? 0 : f->plan.host_key};
-    publish_in_flight(entries, n);
+    publish_in_flight(entries, collect_entries(entries, NULL, NULL));
 }
 
 void release(InFlight *f) {
@@ -87,15 +97,17 @@ void stop_run(InFlight *f) {
         f->kind->stop_async(f->run);
 }
 
-// Whether another request of `owner` to `host_key` may be sent now: fewer than chronos.max_requests_per_host are in
-// flight to it in the cluster (the runs this executor sent are published), and fewer than half of them (at least one)
-// of that owner's tasks, so that one role cannot keep a host others call to itself.
-bool host_has_room(uint32 host_key, Oid owner) {
-    if (host_key == 0)
+// Takes a place for the request of `f` (`listed`: among this executor's runs) among those in flight to its host, and
+// publishes it, if fewer than chronos.max_requests_per_host are in flight to that host in the cluster and fewer than
+// half of them (at least one) are of its owner's tasks, so that one role cannot keep a host others call to itself.
+bool take_host_place(const InFlight *f, bool listed) {
+    if (f->plan.host_key == 0)
         return true;
-    int of_owner;
-    int all = count_in_flight_to_host(host_key, owner, &of_owner);
-    return all < chronos_max_requests_per_host && of_owner < Max(1, chronos_max_requests_per_host / 2);
+    static InFlightEntry entries[kMaxInFlightPerExecutor];
+    int n = collect_entries(entries, listed ? NULL : f, f);
+    return publish_in_flight_within_host_limits(entries, n, f->plan.host_key, f->task.owner,
+                                                chronos_max_requests_per_host,
+                                                Max(1, chronos_max_requests_per_host / 2));
 }
 
 // Sends the run of `f` (its kind starts it); a run that cannot start ends failed.
@@ -125,7 +137,7 @@ void send_waiting_runs(void) {
         return;
     std::sort(waiting, waiting + n, [](const InFlight *a, const InFlight *b) { return a->started_at < b->started_at; });
     for (int i = 0; i < n; i++)
-        if (host_has_room(waiting[i]->plan.host_key, waiting[i]->task.owner)) {
+        if (take_host_place(waiting[i], true)) {
             send(waiting[i]);
             publish();
         }
@@ -332,10 +344,11 @@ bool start_in_flight(const ClaimedTask *task, const TaskKind *kind, const RunPla
     f->deadline = timeout_ms > 0 ? TimestampTzPlusMilliseconds(started_at, timeout_ms) : DT_NOEND;
     f->owner_is_superuser = owner_is_superuser;
     f->plan = *plan;
-    if (host_has_room(plan->host_key, task->owner)) {
+    if (take_host_place(f, false)) {
         f->run = kind->start_async(&f->task, plan, context, failure);
         if (f->run == NULL) {
             MemoryContextDelete(context);
+            publish();  // gives its place back
             return false;
         }
         f->run->kind = kind;

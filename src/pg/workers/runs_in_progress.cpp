@@ -66,12 +66,21 @@ pid_t request_cancel(Oid database, int64 task_id) {
     return 0;
 }
 
-void publish_in_flight(const InFlightEntry *runs, int count) {
-    Locked lock;
+namespace {
+
+// This executor's runs in flight become `runs` (the lock held).
+void set_in_flight(const InFlightEntry *runs, int count) {
     me->in_flight_count = Min(count, kMaxInFlightPerExecutor);
     InFlightEntry *entries = in_flight_of(me);
     for (int i = 0; i < me->in_flight_count; i++)
         entries[i] = runs[i];
+}
+
+}  // namespace
+
+void publish_in_flight(const InFlightEntry *runs, int count) {
+    Locked lock;
+    set_in_flight(runs, count);
 }
 
 int copy_in_flight_runs(Oid database, InFlightEntry *out, pid_t *pids, int max) {
@@ -101,11 +110,11 @@ int count_in_flight(void) {
     return n;
 }
 
-int count_in_flight_to_host(uint32 host_key, Oid owner, int *of_owner) {
+namespace {
+
+// Requests in flight to `host_key` in the cluster (the lock held); *of_owner: those of `owner`'s tasks.
+int count_to_host(uint32 host_key, Oid owner, int *of_owner) {
     *of_owner = 0;
-    if (state == NULL)
-        return 0;
-    Locked lock;
     int n = 0;
     for (int i = 0; i < state->slot_count; i++) {
         if (slots[i].pid == 0)
@@ -118,6 +127,18 @@ int count_in_flight_to_host(uint32 host_key, Oid owner, int *of_owner) {
             }
     }
     return n;
+}
+
+}  // namespace
+
+bool publish_in_flight_within_host_limits(const InFlightEntry *runs, int count, uint32 host_key, Oid owner,
+                                          int max_to_host, int max_of_owner) {
+    Locked lock;
+    int of_owner;
+    if (count_to_host(host_key, owner, &of_owner) >= max_to_host || of_owner >= max_of_owner)
+        return false;
+    set_in_flight(runs, count);
+    return true;
 }
 
 int copy_in_flight_owners(OwnerRuns *owners, int max_owners) {

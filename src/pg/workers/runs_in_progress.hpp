@@ -56,8 +56,11 @@ void publish_in_flight(const InFlightEntry *runs, int count);
 int copy_in_flight_runs(Oid database, InFlightEntry *out, pid_t *pids, int max);
 // Runs in flight in the whole cluster.
 int count_in_flight(void);
-// Requests in flight to the host `host_key` (RunPlan.host_key), cluster-wide; *of_owner: those of `owner`'s tasks.
-int count_in_flight_to_host(uint32 host_key, Oid owner, int *of_owner);
+// publish_in_flight(), done only if fewer than `max_to_host` requests are in flight to the host `host_key`
+// (RunPlan.host_key) in the cluster, and fewer than `max_of_owner` of them are `owner`'s: counting and publishing
+// under one lock, two executors never both take the last place. `runs` holds the new request; false: nothing changed.
+bool publish_in_flight_within_host_limits(const InFlightEntry *runs, int count, uint32 host_key, Oid owner,
+                                          int max_to_host, int max_of_owner);
 // Runs in flight per owner, cluster-wide (up to `max_owners` owners); returns how many owners.
 int copy_in_flight_owners(OwnerRuns *owners, int max_owners);
 // The chronos.cancel() requests for this executor's runs in flight since the last call (cleared); how many, <= max.

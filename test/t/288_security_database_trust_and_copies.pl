@@ -117,5 +117,15 @@ $node->safe_psql('postgres', 'ALTER DATABASE shop OWNER TO heir');
 ok(wait_for($node, 'shop', q{SELECT status = 'paused' AND held = 'untrusted database' FROM chronos.tasks WHERE name = 'su beat'}),
 	'when the database gets another owner, the superuser\'s task is held at its next run');
 
+# A superuser trusts the database with its new owner and releases the task at once: the worker that has just held it
+# looks at the trust again before holding, so the task runs (it read the trust less than a second ago).
+my $ran = $node->safe_psql('shop', q{SELECT count(*) FROM public.ran WHERE task = 'su beat'});
+$node->safe_psql('shop', q{SELECT chronos.trust_database();
+	UPDATE chronos.tasks SET status = 'scheduled' WHERE name = 'su beat'; SELECT chronos.run_now('su beat')});
+ok(wait_for($node, 'shop', qq{SELECT count(*) > $ran FROM public.ran WHERE task = 'su beat'}, 10),
+	'trusted again and released, it runs at once, not held by a trust the worker read before');
+is($node->safe_psql('shop', q{SELECT coalesce(held, 'not held') FROM chronos.tasks WHERE name = 'su beat'}), 'not held',
+	'and it is not held again');
+
 $node->stop;
 done_testing();

@@ -154,14 +154,11 @@ for my $db (qw(appdb restored))
 	}
 	# The event emitted before the handler was renamed, made due now: it calls no other function.
 	$new->safe_psql($db, q{UPDATE chronos.tasks SET next_exec_time = now() WHERE payload->>'pending' = 'true'});
-	# A worker may have looked at the restored database's trust up to a second before chronos.trust_database() and held
-	# the superuser's task: releasing it (status 'scheduled') lets it run.
-	ok(ChronosTest::poll_until(sub {
-		$new->safe_psql($db, q{UPDATE chronos.tasks SET status = 'scheduled' WHERE payload->>'pending' = 'true'
-			AND held IS NOT NULL});
-		$new->safe_psql($db, q{SELECT EXISTS (SELECT FROM chronos.runs r JOIN chronos.tasks t ON t.id = r.task_id
-			WHERE t.payload->>'pending' = 'true' AND r.status = 'failed' AND r.error LIKE '42883:%')}) eq 't' }, 60),
-		"$db: the pending event of the renamed handler fails (42883)");
+	ok(wait_for($new, $db, q{SELECT EXISTS (SELECT FROM chronos.runs r JOIN chronos.tasks t ON t.id = r.task_id
+			WHERE t.payload->>'pending' = 'true' AND r.status = 'failed' AND r.error LIKE '42883:%')}),
+		"$db: the pending event of the renamed handler fails (42883)")
+	  or diag($new->safe_psql($db, q{SELECT concat_ws(' ', status, held, next_exec_time, last_status)
+		FROM chronos.tasks WHERE payload->>'pending' = 'true'}));
 	is($new->safe_psql($db, q{SELECT count(*) FROM public.handled}), '0', "$db: no one's code ran as another role");
 }
 is($new->safe_psql('postgres', q{SELECT rolsuper FROM pg_roles WHERE rolname = 'app'}), 'f', 'app is no superuser');

@@ -33,6 +33,10 @@ for my $role (qw(dbo app))
 }
 ok(wait_for($node, 'own', q{SELECT count(DISTINCT task) = 2 FROM public.seen}), 'both tasks run');
 
+# Values PostgreSQL stores with a NOTICE but refuses when it applies them: a login passes them over with a WARNING,
+# and so does a run (they do not fail every run of the database).
+$node->safe_psql('own', q{SET ROLE dbo; ALTER DATABASE own SET default_text_search_config = 'nope'});
+$node->safe_psql('own', q{SET ROLE app; ALTER ROLE app SET default_tablespace = 'nope'});
 # What the database owner stores for its database (session_authorization may be stored by a role for itself).
 $node->safe_psql('own', q{SET ROLE dbo;
 	ALTER DATABASE own SET role = 'dbo';
@@ -52,6 +56,10 @@ my $log = slurp_file($node->logfile, $offset);
 my $exits = () = $log =~ /background worker "pg_chronos worker" \(PID \d+\) exited with exit code/g;
 ok($exits <= 1, "the workers of the database do not keep exiting ($exits exits in 8 s)");
 unlike($log, qr/FATAL|PANIC/, 'no worker fails at its start');
+like($log, qr/CONTEXT:  pg_chronos: a stored setting \(ALTER DATABASE or ALTER ROLE … SET (?:default_text_search_config|default_tablespace)=nope\) that PostgreSQL refuses is passed over/,
+	'a stored value PostgreSQL refuses is passed over with a WARNING');
+my $warnings = () = $log =~ /CONTEXT:  pg_chronos: a stored setting/g;
+cmp_ok($warnings, '<=', 1, "at most one such warning a minute per database ($warnings in 8 s)");
 
 my $q = sub {
 	return $node->safe_psql('own', $_[0], connstr => $node->connstr('own')

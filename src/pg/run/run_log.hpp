@@ -40,8 +40,8 @@ inline bool run_is_logged(bool succeeded, TimestampTz started_at, TimestampTz fi
 void log_run_outcome(const EndedRun *run);
 
 // Kinds of warnings the workers rate-limit: each is logged at most once a minute per database.
-enum class WarningKind { on_failure_failed = 0, recording_waits = 1, task_held = 2 };
-static_assert(kRateLimitedWarnings == 3, "one slot per WarningKind in DatabaseEntry");
+enum class WarningKind { on_failure_failed = 0, recording_waits = 1, task_held = 2, stored_setting_refused = 3 };
+static_assert(kRateLimitedWarnings == 4, "one slot per WarningKind in DatabaseEntry");
 
 // Whether a warning of `kind` about `database` is due now (none of that kind logged in the last minute); if so, sets
 // *held to how many were held back since the last one logged.

@@ -9,7 +9,7 @@ extern "C" {
 #include "storage/latch.h"
 }
 
-constexpr int kRateLimitedWarnings = 3;  // kinds of rate-limited warnings (run_log.hpp)
+constexpr int kRateLimitedWarnings = 4;  // kinds of rate-limited warnings (run_log.hpp)
 // Runs that ended their executor and wait to be recorded from its journal, per database: claims pass their tasks over
 // until then (a transactional run leaves its task row due, unlocked once the executor's transaction is aborted). An
 // entry is ignored after kEndedTaskHoldUs, should its journal never be recorded.

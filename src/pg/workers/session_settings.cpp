@@ -3,6 +3,8 @@
 // those are the ones undone here, with the values the server had before the connection.
 #include "pg/workers/session_settings.hpp"
 
+#include "pg/run/run_log.hpp"
+
 extern "C" {
 #include "access/genam.h"
 #include "access/htup_details.h"
@@ -90,6 +92,13 @@ bool fixed_for_bookkeeping(const char *name) {
     return false;
 }
 
+// The context of a stored setting a run passes over.
+void say_stored_setting(void *item) {
+    errcontext("pg_chronos: a stored setting (ALTER DATABASE or ALTER ROLE … SET %s) that PostgreSQL refuses is passed "
+               "over by runs in this database, as a login passes it over",
+               TextDatumGetCString(PointerGetDatum(item)));
+}
+
 // Sets, for the session, the settings stored for (database, role) that a run takes: `of_owner` says whether they are
 // the owner's own (role or role-in-database) or the database's or all roles'.
 void apply_stored(Relation settings, Snapshot snapshot, Oid database, Oid role, bool of_owner) {
@@ -116,7 +125,17 @@ void apply_stored(Relation settings, Snapshot snapshot, Oid database, Oid role, 
             if (value == NULL || named_in(name, kNeverForRuns, lengthof(kNeverForRuns)) ||
                 (!of_owner && fixed_for_bookkeeping(name)))
                 continue;
-            (void)set_config_option(name, value, PGC_SUSET, PGC_S_SESSION, GUC_ACTION_SET, true, 0, false);
+            // A value PostgreSQL no longer accepts (a dropped text search configuration or tablespace, …) is passed
+            // over, as a login passes it over with a WARNING: said in the log at most once a minute per database.
+            if (set_config_option(name, value, PGC_SUSET, PGC_S_SESSION, GUC_ACTION_SET, true, DEBUG1, false) > 0)
+                continue;
+            int64 held;
+            if (warning_due(MyDatabaseId, WarningKind::stored_setting_refused, &held)) {
+                ErrorContextCallback context = {error_context_stack, say_stored_setting, DatumGetPointer(items[i])};
+                error_context_stack = &context;
+                (void)set_config_option(name, value, PGC_SUSET, PGC_S_SESSION, GUC_ACTION_SET, true, WARNING, false);
+                error_context_stack = context.previous;
+            }
         }
     }
     systable_endscan(scan);

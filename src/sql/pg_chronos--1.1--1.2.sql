@@ -455,6 +455,10 @@ COMMENT ON COLUMN chronos.tasks.http_method IS 'http: GET (when NULL), POST, PUT
 COMMENT ON COLUMN chronos.tasks.http_headers IS 'http: request headers, a JSON object of name → string value';
 COMMENT ON COLUMN chronos.tasks.http_body IS
 'http: the request body; when NULL and the task has a payload, the payload as JSON';
+-- Due tasks by where they run: SQL tasks in a worker's step, the others in flight. A worker that may take only one of
+-- the two claims from its own index, so that due rows it may not take never stand in front of those it may.
+CREATE INDEX tasks_due_step ON chronos.tasks (next_exec_time) WHERE status = 'scheduled' AND kind = 'sql';
+CREATE INDEX tasks_due_in_flight ON chronos.tasks (next_exec_time) WHERE status = 'scheduled' AND kind <> 'sql';
 
 -- Which hosts a role that is not a superuser may send HTTP requests to (docs/security.md, "HTTP tasks"). Only
 -- superusers write it; every role reads its own grants.

@@ -141,13 +141,15 @@ cmp_ok($node->safe_psql('postgres', q{SELECT count(*) FROM hits}) - $before, '>=
 	'SQL tasks run meanwhile, on time');
 
 # --- one owner's share of runs in flight -----------------------------------------------------------------------------
-# With room for 16 runs in flight in the cluster, alice may have half: her eight slow requests are her share, and
-# twenty more of hers due now wait, while bob's requests, due after them, go in flight and finish.
+# With room for 16 runs in flight in the cluster, alice may have half: her eight slow requests are her share, and a
+# hundred more of hers due now wait, while bob's requests, due after them, go in flight and finish. So many waiting
+# rows (more than a claim looks past) hold no SQL task back either: the workers that may take only SQL tasks claim
+# from an index of those, and one that may take both looks there when runs in flight at their share fill the front.
 $node->append_conf('postgresql.conf', 'chronos.max_in_flight = 16');
 $node->reload;
 $node->safe_psql('postgres', q{INSERT INTO chronos.http_grants VALUES ('bob', '127.0.0.1')});
 as_role('alice', qq{INSERT INTO chronos.tasks (name, kind, command, timeout)
-	SELECT 'more slow ' || i, 'http', '$base/slow?ms=60000&m=' || i, '2 min' FROM generate_series(1, 20) i});
+	SELECT 'more slow ' || i, 'http', '$base/slow?ms=60000&m=' || i, '2 min' FROM generate_series(1, 100) i});
 as_role('bob', qq{INSERT INTO chronos.tasks (name, kind, command) SELECT 'bob fast ' || i, 'http', '$base/ok?b=' || i
 	FROM generate_series(1, 3) i});
 ok(wait_for($node, 'postgres', q{SELECT count(*) = 3 FROM chronos.runs WHERE task_name LIKE 'bob fast %'
@@ -156,6 +158,10 @@ ok(wait_for($node, 'postgres', q{SELECT count(*) = 3 FROM chronos.runs WHERE tas
 # it by one (here at most two other workers); without the share she would have all sixteen.
 cmp_ok($node->safe_psql('postgres', q{SELECT count(*) FROM chronos.running WHERE owner = 'alice'::regrole}), '<=', 10,
 	'the role with its share has no more in flight (give or take a worker claiming at the same moment)');
+$before = $node->safe_psql('postgres', q{SELECT count(*) FROM hits});
+sleep 4;
+cmp_ok($node->safe_psql('postgres', q{SELECT count(*) FROM hits}) - $before, '>=', 3,
+	"SQL tasks run on time behind a hundred waiting requests of one role");
 $node->safe_psql('postgres', q{DELETE FROM chronos.tasks WHERE name LIKE 'more slow %'});
 
 # --- values refused when written ------------------------------------------------------------------------------------

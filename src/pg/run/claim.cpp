@@ -1,6 +1,7 @@
-// Claiming a task: an ordered scan of chronos.tasks' partial index tasks_due (or tasks_requested) that locks the first
-// row no one else holds, as SELECT … ORDER BY next_exec_time LIMIT 1 FOR UPDATE SKIP LOCKED would, without building
-// and starting a plan for every run. Rows the other executors are running are passed over without trying their locks.
+// Claiming a task: an ordered scan of chronos.tasks' partial index tasks_due (tasks_due_step or tasks_due_in_flight for
+// an executor that may take only one of the two; tasks_requested for chronos.run_now()) that locks the first row no
+// one else holds, as SELECT … ORDER BY next_exec_time LIMIT 1 FOR UPDATE SKIP LOCKED would, without building and
+// starting a plan for every run. Rows the other executors are running are passed over without trying their locks.
 // Owners share the executors fairly (an owner with runs in progress gives way to one with fewer, found through
 // tasks_owner_due), and a session's lock on the catalog makes the claim step back instead of waiting.
 #include "pg/run/claim.hpp"
@@ -34,8 +35,10 @@ extern "C" {
 namespace {
 
 bool passed_over_kinds = false;
-// A claim passes over at most this many due rows of kinds it may not take, then gives up until its next look.
+// A claim passes over at most this many due rows of kinds it may not take (or of owners at their share of runs in
+// flight), then gives up until its next look.
 constexpr int kMaxPassedOver = 64;
+bool gave_up = false;  // the last claim stopped there
 
 // The runs in flight this transaction claimed, not yet started (so not yet in shared memory): a batch of starts shares
 // one claim transaction (run_step.cpp), and each owner's share counts them.
@@ -99,6 +102,7 @@ bool claim_from(const char *index_name, bool manual, TimestampTz now, int count_
                 ClaimedTask *task, ClaimKinds kinds) {
     release_owner_run();
     passed_over_kinds = false;
+    gave_up = false;
     int passed_over = 0;
     Relation rel, index, owner_index;
     if (!lock_claim_relations(index_name, &rel, &index, &owner_index)) {
@@ -134,8 +138,10 @@ bool claim_from(const char *index_name, bool manual, TimestampTz now, int count_
             continue;
         if (!claimed && excluded_kind(found, kinds)) {
             passed_over_kinds = true;
-            if (++passed_over >= kMaxPassedOver)
+            if (++passed_over >= kMaxPassedOver) {
+                gave_up = true;
                 break;
+            }
             continue;
         }
         Oid owner = claimed_owner(found);
@@ -165,8 +171,10 @@ bool claim_from(const char *index_name, bool manual, TimestampTz now, int count_
                         release_owner_run();
                     }
                 }
-                if (++at_flight_share >= kMaxPassedOver)
+                if (++at_flight_share >= kMaxPassedOver) {
+                    gave_up = true;
                     break;
+                }
                 continue;
             }
         }
@@ -237,7 +245,50 @@ bool claim_from(const char *index_name, bool manual, TimestampTz now, int count_
 }  // namespace
 
 bool claim_due_task(TimestampTz now, MemoryContext context, ClaimedTask *task, ClaimKinds kinds) {
-    return claim_from("tasks_due", false, now, could_share_work(chronos_max_workers) ? 8 : 1, context, task, kinds);
+    int count_limit = could_share_work(chronos_max_workers) ? 8 : 1;
+    // An executor that may take only runs in its step, or only runs in flight, claims from the index of those
+    // (tasks_due_step, tasks_due_in_flight; a catalog of 1.1 has neither, and only SQL tasks): due rows of the other
+    // kind, however many, never stand in front of the rows it may take.
+    const char *own_index = kinds == ClaimKinds::step_only        ? "tasks_due_step"
+                            : kinds == ClaimKinds::in_flight_only ? "tasks_due_in_flight"
+                                                                  : NULL;
+    if (own_index != NULL && OidIsValid(chronos_relation(own_index)))
+        return claim_from(own_index, false, now, count_limit, context, task, kinds);
+    if (claim_from("tasks_due", false, now, count_limit, context, task, kinds))
+        return true;
+    // The earliest due rows were all runs in flight of owners at their share: a run in its step, from behind them.
+    if (kinds == ClaimKinds::any && gave_up && claim_lock_backoff_ms() == 0 &&
+        OidIsValid(chronos_relation("tasks_due_step")))
+        return claim_from("tasks_due_step", false, now, count_limit, context, task, ClaimKinds::step_only);
+    return false;
+}
+
+bool step_tasks_due(TimestampTz now) {
+    if (!OidIsValid(chronos_relation("tasks_due_step")))
+        return false;
+    Relation rel, index, owner_index;
+    if (!lock_claim_relations("tasks_due_step", &rel, &index, &owner_index))
+        return false;
+    find_claim_columns(rel);
+    RunState state;
+    state.owner_count =
+        copy_claim_state(MyDatabaseId, state.ids, 64, &state.id_count, state.owners, 64, &state.task_changes);
+    ScanKeyData key;
+    ScanKeyInit(&key, 1, BTLessEqualStrategyNumber, F_TIMESTAMPTZ_LE, TimestampTzGetDatum(now));
+    TupleTableSlot *found = table_slot_create(rel, NULL);
+    IndexScanDesc scan = index_beginscan(rel, index, GetActiveSnapshot(), 1, 0);
+    index_rescan(scan, &key, 1, NULL, 0);
+    bool due = false;
+    for (int looked = 0; !due && looked < kMaxPassedOver && index_getnext_slot(scan, ForwardScanDirection, found);
+         looked++)
+        due = !is_running(claimed_id(found), state.ids, state.id_count);
+    index_endscan(scan);
+    ExecDropSingleTupleTableSlot(found);
+    if (owner_index != NULL)
+        index_close(owner_index, NoLock);
+    index_close(index, NoLock);
+    table_close(rel, NoLock);
+    return due;
 }
 
 bool claim_requested_task(TimestampTz now, MemoryContext context, ClaimedTask *task, ClaimKinds kinds) {

@@ -94,7 +94,7 @@ bool claim_task(TimestampTz now) {
     }
     if (!claimed)
         claimed = claim_due_task(now, run_context, &current_task, kinds);
-    if (kinds == ClaimKinds::in_flight_only && claim_passed_over_kinds())
+    if (kinds == ClaimKinds::in_flight_only && (claim_passed_over_kinds() || step_tasks_due(now)))
         share_work(chronos_max_workers, 1, true);
     return claimed;
 }

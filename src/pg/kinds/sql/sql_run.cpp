@@ -24,6 +24,7 @@ extern "C" {
 #include "mb/pg_wchar.h"
 #include "parser/analyze.h"
 #include "parser/parse_param.h"
+#include "jit/jit.h"
 #include "miscadmin.h"
 #include "pgstat.h"
 #include "storage/ipc.h"
@@ -331,8 +332,50 @@ void remember_clean_session(void) {
     clean_session.known = true;
 }
 
+namespace {
+
+// The objects loaded since the clean session: whether PostgreSQL's JIT provider (`jit_provider`, which only
+// postgresql.conf sets) is among them, and whether any other is a library of this server's ($libdir): the provider
+// brings its own system libraries (LLVM), which install no hooks.
+struct LoadedSince {
+    int index;
+    int first_new;
+    bool jit_provider;
+    bool other_module;
+};
+
+int look_at_loaded_object(struct dl_phdr_info *info, size_t, void *data) {
+    LoadedSince *since = static_cast<LoadedSince *>(data);
+    if (since->index++ < since->first_new)
+        return 0;
+    const char *path = info->dlpi_name ? info->dlpi_name : "";
+    size_t lib_length = strlen(pkglib_path);
+    bool in_libdir = strncmp(path, pkglib_path, lib_length) == 0 && path[lib_length] == '/';
+    char provider[MAXPGPATH];
+    snprintf(provider, sizeof provider, "%s/%s%s", pkglib_path, jit_provider ? jit_provider : "", DLSUFFIX);
+    if (strcmp(path, provider) == 0)
+        since->jit_provider = true;
+    else if (in_libdir || path[0] != '/')
+        since->other_module = true;
+    return 0;
+}
+
+}  // namespace
+
 bool run_loaded_a_library(void) {
-    return loaded_object_count() != clean_session.loaded_objects;
+    int count = loaded_object_count();
+    if (count == clean_session.loaded_objects)
+        return false;
+    // A run that JIT-compiled a query loaded the JIT provider: PostgreSQL's own, named by the server's configuration.
+    // It is kept (a database owner's ALTER DATABASE … SET jit_above_cost = 0 would otherwise end a worker after each
+    // run), and counted as part of a clean session from now on.
+    LoadedSince since = {0, clean_session.loaded_objects, false, false};
+    dl_iterate_phdr(look_at_loaded_object, &since);
+    if (since.jit_provider && !since.other_module) {
+        clean_session.loaded_objects = count;
+        return false;
+    }
+    return true;
 }
 
 bool session_is_clean(void) {

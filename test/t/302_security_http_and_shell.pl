@@ -162,6 +162,16 @@ $before = $node->safe_psql('postgres', q{SELECT count(*) FROM hits});
 sleep 4;
 cmp_ok($node->safe_psql('postgres', q{SELECT count(*) FROM hits}) - $before, '>=', 3,
 	"SQL tasks run on time behind a hundred waiting requests of one role");
+# chronos.run_now() requests are looked at in id order: seventy requested runs of alice's, at her share (more than a
+# claim looks past), come first, and bob's request behind them still runs.
+as_role('alice', qq{INSERT INTO chronos.tasks (name, kind, command, status, timeout)
+	SELECT 'requested ' || i, 'http', '$base/slow?ms=60000&r=' || i, 'paused', '2 min' FROM generate_series(1, 70) i});
+as_role('alice', q{UPDATE chronos.tasks SET run_requested = true WHERE name LIKE 'requested %'});
+as_role('bob', q{INSERT INTO chronos.tasks (name, command, status) VALUES ('bob on demand', 'SELECT 1', 'paused')});
+as_role('bob', q{SELECT chronos.run_now('bob on demand')});
+ok(wait_for($node, 'postgres', q{SELECT count(*) = 1 FROM chronos.runs WHERE task_name = 'bob on demand'
+	AND status = 'succeeded'}, 20), "another role's run_now() runs behind seventy requests of one role at its share");
+$node->safe_psql('postgres', q{DELETE FROM chronos.tasks WHERE name LIKE 'requested %'});
 $node->safe_psql('postgres', q{DELETE FROM chronos.tasks WHERE name LIKE 'more slow %'});
 
 # --- values refused when written ------------------------------------------------------------------------------------

@@ -38,7 +38,11 @@ bool passed_over_kinds = false;
 // A claim passes over at most this many due rows of kinds it may not take (or of owners at their share of runs in
 // flight), then gives up until its next look.
 constexpr int kMaxPassedOver = 64;
-bool gave_up = false;  // the last claim stopped there
+bool gave_up = false;      // the last claim stopped there
+bool rows_locked = false;  // the last claim found due rows a session holds
+// Requested rows (chronos.run_now()) are looked at in id order: a look that gave up goes on after the last one it
+// looked at, so that however many requested rows of others it cannot take come first, every request is reached.
+int64 manual_cursor = 0;
 
 // The runs in flight this transaction claimed, not yet started (so not yet in shared memory): a batch of starts shares
 // one claim transaction (run_step.cpp), and each owner's share counts them.
@@ -68,6 +72,7 @@ void read_flight_state(const RunState *state, RunState *flight) {
     flight->task_changes = state->task_changes;
     flight->cap = in_flight_owner_cap();
     flight->in_flight = true;
+    flight->step_only = false;
     flight->owner_count = copy_in_flight_owners(flight->owners, 64);
     if (batch_transaction == MyProc->lxid)
         for (int i = 0; i < batch_claim_count; i++)
@@ -103,7 +108,8 @@ bool claim_from(const char *index_name, bool manual, TimestampTz now, int count_
     release_owner_run();
     passed_over_kinds = false;
     gave_up = false;
-    int passed_over = 0;
+    rows_locked = false;
+    int passed_over = 0, locked_by_others = 0;
     Relation rel, index, owner_index;
     if (!lock_claim_relations(index_name, &rel, &index, &owner_index)) {
         if (manual && claim_lock_backoff_ms() > 0)
@@ -117,13 +123,19 @@ bool claim_from(const char *index_name, bool manual, TimestampTz now, int count_
         copy_claim_state(MyDatabaseId, state.ids, 64, &state.id_count, state.owners, 64, &state.task_changes);
     state.cap = owner_run_cap();
     state.in_flight = false;
+    state.step_only = kinds == ClaimKinds::step_only;
     RunState flight;  // runs in flight per owner, read when a row of such a task is first looked at
     bool flight_read = false, flight_fairness_checked = false;
     int at_flight_share = 0;
     ScanKeyData key;
     int key_count = 0;
+    const int64 cursor = manual ? manual_cursor : 0;
+    int64 last_looked_at = 0;
     if (!manual) {
         ScanKeyInit(&key, 1, BTLessEqualStrategyNumber, F_TIMESTAMPTZ_LE, TimestampTzGetDatum(now));
+        key_count = 1;
+    } else if (cursor > 0) {
+        ScanKeyInit(&key, 1, BTGreaterStrategyNumber, F_INT8GT, Int64GetDatum(cursor));
         key_count = 1;
     }
     TupleTableSlot *found = table_slot_create(rel, NULL);
@@ -134,6 +146,7 @@ bool claim_from(const char *index_name, bool manual, TimestampTz now, int count_
     int also_due = 0, looked_after = 0;
     while (index_getnext_slot(scan, ForwardScanDirection, found)) {
         int64 id = claimed_id(found);
+        last_looked_at = id;
         if (is_running(id, state.ids, state.id_count))
             continue;
         if (!claimed && excluded_kind(found, kinds)) {
@@ -189,29 +202,34 @@ bool claim_from(const char *index_name, bool manual, TimestampTz now, int count_
         }
         if (manual && !still_claimable(found, true, now))
             continue;
-        // The earliest due row's owner has runs in progress: does an owner with fewer have a due row? (Once a claim.)
-        int runs = runs_of(&state, owner);
-        if (!manual && kinds == ClaimKinds::any && !fairness_checked && owner_index != NULL &&
-            (runs > 0 || at_cap(&state, owner))) {
+        // Claims a due row of an owner other than `owner` with fewer runs than `than_runs` (once a claim).
+        auto claim_fairer_row = [&](int than_runs, bool look_anyway) {
             fairness_checked = true;
             ItemPointerData tid;
             Oid other;
-            int than_runs = at_cap(&state, owner) ? INT_MAX : runs;
-            bool fairer = fairness_look_needed(owner, than_runs, &state, now) &&
+            bool fairer = (look_anyway || fairness_look_needed(owner, than_runs, &state, now)) &&
                           find_fairer_row(rel, owner_index, owner, than_runs, &state, now, locked, &tid, &other);
-            if (fairer && reserve_owner_run(other, owner_run_cap())) {
-                if (lock_row(rel, tid, locked, false, now)) {
-                    copy_claimed(locked, context, false, now, task);
-                    claimed = true;
-                    if (claimed_runs_in_flight(locked))
-                        note_in_flight_claim(other);
-                    add_run_of(&state, other);
-                    if (!at_cap(&state, owner) && ++also_due >= count_limit)
-                        break;
-                    continue;
-                }
+            if (!fairer || !reserve_owner_run(other, owner_run_cap()))
+                return false;
+            if (!lock_row(rel, tid, locked, false, now)) {
                 release_owner_run();
+                return false;
             }
+            copy_claimed(locked, context, false, now, task);
+            claimed = true;
+            if (claimed_runs_in_flight(locked))
+                note_in_flight_claim(other);
+            add_run_of(&state, other);
+            return true;
+        };
+        bool may_look_fairer = !manual && kinds != ClaimKinds::in_flight_only && !fairness_checked && owner_index != NULL;
+        // The earliest due row's owner has runs in progress: does an owner with fewer have a due row?
+        int runs = runs_of(&state, owner);
+        if (may_look_fairer && (runs > 0 || at_cap(&state, owner)) &&
+            claim_fairer_row(at_cap(&state, owner) ? INT_MAX : runs, false)) {
+            if (!at_cap(&state, owner) && ++also_due >= count_limit)
+                break;
+            continue;
         }
         if (!reserve_owner_run(owner, owner_run_cap())) {
             if (fairness_checked)
@@ -220,6 +238,15 @@ bool claim_from(const char *index_name, bool manual, TimestampTz now, int count_
         }
         if (!lock_row(rel, found->tts_tid, locked, manual, now)) {
             release_owner_run();
+            // A session holds the row (a role may lock its own due rows): another owner's due row instead, and after
+            // kMaxPassedOver such rows the claim gives up, so that however many rows are locked a claim costs little.
+            rows_locked = true;
+            if (++locked_by_others >= kMaxPassedOver) {
+                gave_up = true;
+                break;
+            }
+            if (may_look_fairer && !fairness_checked && claim_fairer_row(INT_MAX, true) && count_limit == 0)
+                break;
             continue;
         }
         copy_claimed(locked, context, manual, now, task);
@@ -239,6 +266,12 @@ bool claim_from(const char *index_name, bool manual, TimestampTz now, int count_
     table_close(rel, NoLock);
     if (claimed)
         task->also_due = also_due;
+    if (manual) {
+        // Gave up: the next look goes on from here. Reached the end from a cursor: the rows before it are looked at
+        // again next time (the caller keeps the request).
+        manual_cursor = gave_up ? last_looked_at : 0;
+        gave_up = gave_up || (!claimed && cursor > 0);
+    }
     return claimed;
 }
 
@@ -297,4 +330,12 @@ bool claim_requested_task(TimestampTz now, MemoryContext context, ClaimedTask *t
 
 bool claim_passed_over_kinds(void) {
     return passed_over_kinds;
+}
+
+bool claim_gave_up(void) {
+    return gave_up;
+}
+
+bool claim_found_rows_locked(void) {
+    return rows_locked;
 }

@@ -16,6 +16,10 @@ bool claim_requested_task(TimestampTz now, MemoryContext context, ClaimedTask *t
                           ClaimKinds kinds = ClaimKinds::any);
 // Whether the last claim passed over due tasks of a kind it might not take (another executor should look).
 bool claim_passed_over_kinds(void);
+// Whether the last claim gave up before looking at every row it might take (it looks on at its next call).
+bool claim_gave_up(void);
+// Whether the last claim found due rows a session holds locked (it looks again a little later, not at once).
+bool claim_found_rows_locked(void);
 // Whether a task whose run is a step (SQL) is due at `now` and not being run: looked for by an executor that drives
 // runs in flight, whose claims do not see them (another executor should look).
 bool step_tasks_due(TimestampTz now);

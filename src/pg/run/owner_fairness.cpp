@@ -32,6 +32,7 @@ constexpr int64 kFairnessRecheckUs = 10 * 1000;
 struct NoFairerRow {
     bool known;
     bool in_flight;       // a look for runs in flight
+    bool step_only;       // a look for runs in steps
     Oid busy;
     int runs;             // INT_MAX: no other owner had a due row, whatever the busy owner's runs
     uint64 task_changes;
@@ -70,7 +71,8 @@ bool at_cap(const RunState *state, Oid owner) {
 
 bool fairness_look_needed(Oid busy, int runs, const RunState *state, TimestampTz now) {
     const NoFairerRow &c = no_fairer_row;
-    return !(c.known && c.in_flight == state->in_flight && c.busy == busy && runs <= c.runs &&
+    return !(c.known && c.in_flight == state->in_flight && c.step_only == state->step_only && c.busy == busy &&
+             runs <= c.runs &&
              c.task_changes == state->task_changes && now < c.until);
 }
 
@@ -118,7 +120,8 @@ bool find_fairer_row(Relation rel, Relation owner_index, Oid busy, int than_runs
                 break;
             }
             bool fetched = index_fetch_heap(scan, slot);
-            if (fetched && state->in_flight && !claimed_runs_in_flight(slot)) {
+            if (fetched && (state->in_flight || state->step_only) &&
+                claimed_runs_in_flight(slot) != state->in_flight) {
                 if (++other_kinds >= kOtherKindsPassedOver)
                     break;
             } else if (fetched && !is_running(claimed_id(slot), state->ids, state->id_count)) {
@@ -140,6 +143,7 @@ bool find_fairer_row(Relation rel, Relation owner_index, Oid busy, int than_runs
             break;
     }
     index_endscan(scan);
-    no_fairer_row = {!found, state->in_flight, busy, others_due ? than_runs : INT_MAX, state->task_changes, next_due};
+    no_fairer_row = {!found,        state->in_flight, state->step_only, busy, others_due ? than_runs : INT_MAX,
+                     state->task_changes, next_due};
     return found;
 }

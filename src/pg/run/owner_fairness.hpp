@@ -21,6 +21,7 @@ struct RunState {
     uint64 task_changes;  // of this database (see copy_claim_state)
     int cap;              // an owner with this many is at its cap (0: none)
     bool in_flight;       // the runs counted are runs in flight (their share), and only their tasks are looked for
+    bool step_only;       // only tasks whose runs are steps (SQL) are looked for
 };
 
 bool is_running(int64 id, const int64 *running, int n);
@@ -36,7 +37,7 @@ bool fairness_look_needed(Oid busy, int runs, const RunState *state, TimestampTz
 // tasks, up to kOwnersPerClaim owners from the cursor on, round the OID space. The owner and due time of an entry are
 // read from the index: the rows of `busy`, of owners with no fewer runs or at chronos.max_runs_per_owner, and of owners
 // with nothing due are passed over without reading the table. Picks the owner with the fewest runs, then the earliest
-// due row. With state->in_flight, only rows of tasks whose runs go in flight are taken (a few other rows of an owner
-// are passed over).
+// due row. With state->in_flight, only rows of tasks whose runs go in flight are taken, with state->step_only only the
+// others (a few rows of the other kind of an owner are passed over).
 bool find_fairer_row(Relation rel, Relation owner_index, Oid busy, int than_runs, const RunState *state,
                      TimestampTz now, TupleTableSlot *slot, ItemPointerData *tid, Oid *owner);

@@ -77,6 +77,9 @@ chronos::RunOutcomeKind outcome_kind(const RunOutcome *outcome) {
     return chronos::RunOutcomeKind::failed;
 }
 
+// How long an executor that found only due rows a session holds locked waits before it looks again.
+constexpr int kLockedRowsBackoffMs = 100;
+
 // A requested manual run (chronos.run_now()) first, else the earliest due task; of the kinds this executor may take
 // now (claim.hpp). Tasks it passed over for their kind are left to another executor, which is woken or started.
 bool claim_task(TimestampTz now) {
@@ -89,8 +92,8 @@ bool claim_task(TimestampTz now) {
     bool claimed = false;
     if (take_manual_request(MyDatabaseId)) {
         claimed = claim_requested_task(now, run_context, &current_task, kinds);
-        if (claimed || claim_passed_over_kinds())
-            request_manual_runs(MyDatabaseId);  // there may be more
+        if (claimed || claim_passed_over_kinds() || claim_gave_up())
+            request_manual_runs(MyDatabaseId);  // there may be more, or requests it has not looked at yet
     }
     if (!claimed)
         claimed = claim_due_task(now, run_context, &current_task, kinds);
@@ -209,6 +212,9 @@ Step run_one_step(TimestampTz *next_due, int *due_together) {
         int together;
         *next_due = earliest_next_exec_time(&together);
         *due_together = together;
+        // Due rows a session holds locked stay the earliest due: looked at again a little later, not at once.
+        if (claim_found_rows_locked())
+            *next_due = Max(*next_due, TimestampTzPlusMilliseconds(now, kLockedRowsBackoffMs));
         if (together >= kWarmUpTogether && *next_due != DT_NOEND && *next_due - now <= kWarmUpLeadUs)
             warm_run_record();
         commit_transaction();

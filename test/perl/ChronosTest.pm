@@ -15,7 +15,7 @@ use Time::HiRes qw(usleep);
 
 our @EXPORT = qw(start_chronos_node create_chronos_db wait_for wait_for_finished_run wait_for_log_line query_rows
   chronos_processes catalog_description grant_task_rights role_session
-  wait_for_new_hit wait_until_task_running start_http_server http_requests $IS_CHRONOS_PROCESS);
+  wait_for_new_hit wait_until_task_running start_http_server http_requests worker_cpu_seconds $IS_CHRONOS_PROCESS);
 
 # A pg_stat_activity condition that holds for the launcher and the executors of pg_chronos.
 our $IS_CHRONOS_PROCESS = "(backend_type LIKE '%chronos%' OR application_name LIKE '%chronos%')";
@@ -107,6 +107,26 @@ sub role_session
 {
 	my ($node, $db, $role, %params) = @_;
 	return $node->background_psql($db, %params, $role ? (extra_params => [ '-U', $role ]) : ());
+}
+
+# CPU seconds the pg_chronos workers of $node have used so far (processes of its postmaster; a worker that has exited
+# no longer counts).
+sub worker_cpu_seconds
+{
+	my ($node) = @_;
+	my $checkpointer = $node->safe_psql('postgres', q{SELECT pid FROM pg_stat_activity WHERE backend_type = 'checkpointer'});
+	my $postmaster = (split ' ', slurp_file("/proc/$checkpointer/stat") =~ s/^.*\)\s//sr)[1];
+	my $ticks = 0;
+	for my $stat (glob '/proc/[0-9]*/stat')
+	{
+		my $text = eval { slurp_file($stat) } // next;
+		next unless $text =~ /^(\d+) \(postgres\) (.*)$/s;
+		my ($pid, @fields) = ($1, split ' ', $2);
+		next unless $fields[1] == $postmaster;
+		my $command = eval { slurp_file("/proc/$pid/cmdline") } // '';
+		$ticks += $fields[11] + $fields[12] if $command =~ /pg_chronos worker/;
+	}
+	return $ticks / 100;
 }
 
 # Waits until task $task of database $db records a row in table public.hits (columns task, at) after this moment.

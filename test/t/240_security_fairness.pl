@@ -101,6 +101,30 @@ is(scalar_query(q{SELECT count(*) FROM chronos.runs b JOIN chronos.runs a ON a.s
                    WHERE b.owner = 'bob'::regrole AND a.owner = 'alice'::regrole}) > 0 ? 'yes' : 'no',
 	'yes', "bob's runs use the second executor beside alice's");
 
+# --- chronos.run_now() requests of an owner at its cap ----------------------------------------------------------------
+# alice, at her cap with one long run, has 100,000 paused tasks with a run requested, and keeps raising the request
+# flag. A claim looks at no more than 256 rows it cannot take: the workers do not scan them all again and again, and
+# the superuser's every-second task keeps its schedule.
+scalar_query(q{CREATE TABLE beats (at timestamptz DEFAULT clock_timestamp());
+	INSERT INTO chronos.tasks (name, schedule, command) VALUES ('beat', '@every 1s', 'INSERT INTO beats DEFAULT VALUES')});
+as_role('alice', q{INSERT INTO chronos.tasks (name, command) VALUES ('alice long', 'SELECT pg_sleep(60)')});
+ok(wait_for($node, 'postgres', q{SELECT EXISTS (SELECT FROM chronos.running WHERE task_name = 'alice long')}),
+	'alice is at her cap');
+as_role('alice', q{INSERT INTO chronos.tasks (name, command, status)
+	SELECT 'requested ' || g, 'SELECT 1', 'paused' FROM generate_series(1, 100000) g;
+	UPDATE chronos.tasks SET run_requested = true WHERE name LIKE 'requested %'});
+my $cpu_before = worker_cpu_seconds($node);
+my $beats_before = scalar_query('SELECT count(*) FROM beats');
+as_role('alice', q{DO $$ BEGIN FOR i IN 1 .. 200 LOOP
+	UPDATE chronos.tasks SET run_requested = false WHERE name = 'requested 1'; COMMIT;
+	UPDATE chronos.tasks SET run_requested = true WHERE name = 'requested 1'; COMMIT;
+	PERFORM pg_sleep(0.025); END LOOP; END $$});
+my $cpu = worker_cpu_seconds($node) - $cpu_before;
+cmp_ok(scalar_query('SELECT count(*) FROM beats') - $beats_before, '>=', 3,
+	"the superuser's task keeps running behind 100,000 requests of an owner at its cap");
+cmp_ok($cpu, '<', 2, "the workers do not scan the requests again and again ($cpu s of CPU)");
+scalar_query(q{DELETE FROM chronos.tasks WHERE name LIKE 'requested %' OR name = 'alice long'});
+
 my $log = slurp_file($node->logfile);
 unlike($log, qr/PANIC|FATAL|terminated by signal/, 'no worker crashed or was killed');
 done_testing();

@@ -117,28 +117,10 @@ $node->safe_psql('d1', q{INSERT INTO chronos.tasks (name, command, start_time)
 my $rows = role_session($node, 'd1', 'carol');
 $rows->query_safe(q{BEGIN; SELECT count(*) FROM (SELECT FROM chronos.tasks WHERE name LIKE 'locked %' FOR UPDATE) l});
 sleep 3;    # due now, and held
-# CPU seconds of the workers (processes of the postmaster named pg_chronos worker).
-sub worker_cpu
-{
-	my $postmaster = $node->safe_psql('postgres', 'SELECT pid FROM pg_stat_activity WHERE backend_type = \'checkpointer\'');
-	my $parent = (split ' ', slurp_file("/proc/$postmaster/stat") =~ s/^.*\)\s//sr)[1];
-	my $ticks = 0;
-	for my $stat (glob '/proc/[0-9]*/stat')
-	{
-		my $text = eval { slurp_file($stat) } // next;
-		next unless $text =~ /^\d+ \((.*)\) (.*)$/s && $1 eq 'postgres';
-		my @f = split ' ', $2;
-		next unless $f[1] == $parent;
-		my ($pid) = $stat =~ m{/proc/(\d+)/};
-		my $cmd = eval { slurp_file("/proc/$pid/cmdline") } // '';
-		$ticks += $f[11] + $f[12] if $cmd =~ /pg_chronos worker/;
-	}
-	return $ticks / 100;
-}
-my $cpu_before = worker_cpu();
+my $cpu_before = worker_cpu_seconds($node);
 my $su_before = $node->safe_psql('d1', 'SELECT count(*) FROM su_beats');
 sleep 5;
-my $cpu = worker_cpu() - $cpu_before;
+my $cpu = worker_cpu_seconds($node) - $cpu_before;
 cmp_ok($node->safe_psql('d1', 'SELECT count(*) FROM su_beats') - $su_before, '>=', 3,
 	"the superuser's task in d1 keeps running while a role holds 50,000 of its due rows");
 cmp_ok($cpu, '<', 1, "the workers do not spin on the locked rows ($cpu s of CPU in 5 s)");

@@ -38,6 +38,9 @@ bool passed_over_kinds = false;
 // A claim passes over at most this many due rows of kinds it may not take (or of owners at their share of runs in
 // flight), then gives up until its next look.
 constexpr int kMaxPassedOver = 64;
+// Whatever the reason (kind, share, cap, lock, a request no longer claimable), a claim looks at no more than this
+// many rows it cannot take before it claims one, so that no number of a role's rows makes a claim long.
+constexpr int kMaxLookedAt = 4 * kMaxPassedOver;
 bool gave_up = false;      // the last claim stopped there
 bool rows_locked = false;  // the last claim found due rows a session holds
 // Requested rows (chronos.run_now()) are looked at in id order: a look that gave up goes on after the last one it
@@ -109,7 +112,7 @@ bool claim_from(const char *index_name, bool manual, TimestampTz now, int count_
     passed_over_kinds = false;
     gave_up = false;
     rows_locked = false;
-    int passed_over = 0, locked_by_others = 0;
+    int passed_over = 0, locked_by_others = 0, looked_at = 0;
     Relation rel, index, owner_index;
     if (!lock_claim_relations(index_name, &rel, &index, &owner_index)) {
         if (manual && claim_lock_backoff_ms() > 0)
@@ -146,6 +149,10 @@ bool claim_from(const char *index_name, bool manual, TimestampTz now, int count_
     int also_due = 0, looked_after = 0;
     while (index_getnext_slot(scan, ForwardScanDirection, found)) {
         int64 id = claimed_id(found);
+        if (!claimed && ++looked_at > kMaxLookedAt) {
+            gave_up = true;
+            break;
+        }
         last_looked_at = id;
         if (is_running(id, state.ids, state.id_count))
             continue;
